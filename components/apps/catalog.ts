@@ -1,0 +1,71 @@
+/**
+ * What each AuditFlow service is: its role, port, health endpoints and the data services it uses.
+ * These are facts about the applications, not per-stack settings (those live in the stack config).
+ */
+/** The four AuditFlow services, in pipeline order. */
+export const SERVICE_NAMES = [
+  "audit-event-generator",
+  "audit-log-analysis",
+  "event-audit-dashboard",
+  "notification-service",
+] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+export interface ServiceTraits {
+  /** `app.kubernetes.io/component`. */
+  component: string;
+  /** HTTP port serving the API, health endpoints and /metrics. */
+  port: number;
+  /** Liveness endpoint: the process is alive. */
+  livenessPath: string;
+  /** Readiness endpoint: dependencies reachable, ready for traffic. */
+  readinessPath: string;
+  /** Data services it connects to. */
+  uses: readonly ("postgres" | "redis" | "amqp")[];
+  /** Services (by name) that call its HTTP API. */
+  calledBy: readonly ServiceName[];
+  /** Command that migrates its database schema, run as a Job before each rollout. */
+  migrationCommand?: readonly string[];
+  /** Seconds the app may take to start before liveness applies. */
+  startupSeconds: number;
+}
+
+export const catalog: Readonly<Record<ServiceName, ServiceTraits>> = {
+  "audit-event-generator": {
+    component: "producer",
+    port: 8000,
+    livenessPath: "/healthz",
+    readinessPath: "/readyz",
+    uses: ["amqp"],
+    calledBy: [],
+    startupSeconds: 30,
+  },
+  "audit-log-analysis": {
+    component: "processor",
+    port: 8000,
+    livenessPath: "/healthz",
+    readinessPath: "/readyz",
+    uses: ["amqp", "postgres", "redis"],
+    calledBy: ["event-audit-dashboard"],
+    migrationCommand: ["alembic", "upgrade", "head"],
+    startupSeconds: 60,
+  },
+  "event-audit-dashboard": {
+    component: "frontend",
+    port: 8080,
+    livenessPath: "/healthz",
+    readinessPath: "/readyz",
+    uses: ["postgres", "redis"],
+    calledBy: [],
+    startupSeconds: 60,
+  },
+  "notification-service": {
+    component: "notifier",
+    port: 8000,
+    livenessPath: "/healthz",
+    readinessPath: "/readyz",
+    uses: ["amqp"],
+    calledBy: [],
+    startupSeconds: 30,
+  },
+};

@@ -1,0 +1,518 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { bytesPattern, cpuMillis, cpuPattern, bytes } from "../lib/quantity";
+import { AppIdentity, recommendedLabels, selectorLabels } from "../lib/labels";
+import { parseImage, imageVersion } from "../lib/image";
+import type { ResourceSizes } from "../security/namespace";
+
+type Probe = k8s.types.input.core.v1.Probe;
+
+/** One container of a workload. Every container is given the same hardened security context. */
+export interface ContainerSpec {
+  /** Container name (DNS-1123 label). Required. */
+  name: string;
+  /** Image reference with an exact tag or digest (`latest` is refused). Required. */
+  image: string;
+  /** Entrypoint override. Defaults to the image's entrypoint. */
+  command?: string[];
+  /** Arguments. Defaults to the image's arguments. */
+  args?: pulumi.Input<string>[];
+  /** Environment variables (use `valueFrom.secretKeyRef` for secrets). Defaults to none. */
+  env?: pulumi.Input<k8s.types.input.core.v1.EnvVar>[];
+  /** Ports the container listens on; named so probes and Services refer to names. Defaults to none. */
+  ports?: { name: string; containerPort: number; protocol?: "TCP" | "UDP" }[];
+  /** CPU and memory requests and limits. Required. */
+  resources: ResourceSizes;
+  /** Liveness probe. Required for long-running containers. */
+  livenessProbe: Probe;
+  /** Readiness probe. Required for long-running containers. */
+  readinessProbe: Probe;
+  /** Startup probe for slow starters; liveness waits until it passes. Defaults to none. */
+  startupProbe?: Probe;
+  /** Extra volume mounts (ConfigMaps, Secrets, the persistent volume). Defaults to none. */
+  volumeMounts?: k8s.types.input.core.v1.VolumeMount[];
+  /**
+   * Directories the container may write to. The root filesystem is read-only, so each gets an
+   * emptyDir. Defaults to `/tmp` only.
+   */
+  writablePaths?: { name: string; mountPath: string; sizeLimit?: string; medium?: "Memory" }[];
+  /** UID for this container when it differs from the pod's. Defaults to the pod's runAsUser. */
+  runAsUser?: number;
+}
+
+/** An init container: runs to completion before the others start, so it has no probes. */
+export type InitContainerSpec = Omit<
+  ContainerSpec,
+  "livenessProbe" | "readinessProbe" | "startupProbe"
+>;
+
+/**
+ * A set of pods a NetworkPolicy rule admits: pods with `podLabels` in `namespace`, any pod in
+ * `namespace` (no podLabels), or addresses in `cidr`. Without namespace it means this namespace.
+ */
+export interface Peer {
+  podLabels?: Record<string, string>;
+  namespace?: pulumi.Input<string>;
+  cidr?: string;
+}
+
+/** Who may connect to the workload, on which container ports. */
+export interface IngressRule {
+  from: Peer[];
+  ports: number[];
+}
+
+/** Where the workload may connect to, on which ports (DNS is allowed namespace-wide already). */
+export interface EgressRule {
+  to: Peer[];
+  ports: number[];
+}
+
+export interface WorkloadArgs {
+  /** Namespace of every object. Required. */
+  namespace: pulumi.Input<string>;
+  /** Recommended-label identity; `name` also names the Service. Required. */
+  identity: AppIdentity;
+  /** Deployment for stateless services, StatefulSet for stateful ones. Defaults to "Deployment". */
+  kind?: "Deployment" | "StatefulSet";
+  /** Number of pods; > 1 adds a PodDisruptionBudget and spreading across nodes. Required. */
+  replicas: number;
+  /** Containers; the first is the main one (its ports make the Service). Required. */
+  containers: ContainerSpec[];
+  /** Init containers, hardened like the others. Defaults to none. */
+  initContainers?: InitContainerSpec[];
+  /** Extra pod volumes (ConfigMaps, Secrets). Defaults to none. */
+  volumes?: pulumi.Input<k8s.types.input.core.v1.Volume>[];
+  /**
+   * Persistent volume per pod (StatefulSet only), mounted in the main container. Defaults to none.
+   */
+  persistentVolume?: { name: string; mountPath: string; size: string; storageClass?: string };
+  /** Pod identity: UID, GID and fsGroup (all non-zero). Defaults to 10001 for each. */
+  podSecurity?: { runAsUser?: number; runAsGroup?: number; fsGroup?: number };
+  /**
+   * Mount a ServiceAccount token: only for workloads that talk to the Kubernetes API (it also labels
+   * the pods so the namespace's API-server egress policy applies). Defaults to false.
+   */
+  automountServiceAccountToken?: boolean;
+  /** Who may connect to the workload's ports. Defaults to nobody. */
+  ingress?: IngressRule[];
+  /** What the workload may connect to besides DNS. Defaults to nothing. */
+  egress?: EgressRule[];
+  /** Pin pods to named nodes and/or a CPU architecture. Defaults to anywhere. */
+  placement?: { nodes?: readonly string[]; arch?: "arm64" | "amd64" };
+  /** Annotations on the pod template (for example Prometheus scrape hints). Defaults to none. */
+  podAnnotations?: Record<string, pulumi.Input<string>>;
+  /** Seconds the pods get to shut down. Defaults to 30. */
+  terminationGracePeriodSeconds?: number;
+  /** StatefulSet pod management: Parallel for clustered peers. Defaults to "OrderedReady". */
+  podManagementPolicy?: "OrderedReady" | "Parallel";
+  /** Whether to create a Service for the main container's ports. Defaults to true when it has ports. */
+  service?: boolean;
+}
+
+/**
+ * A workload that is compliant by construction: requests and limits, probes, non-root read-only
+ * containers with all capabilities dropped and seccomp RuntimeDefault, its own ServiceAccount
+ * without a token, a Service, a NetworkPolicy that admits exactly the declared peers, and, when
+ * replicated, a PodDisruptionBudget, spreading across nodes and rolling updates that keep capacity.
+ */
+export class Workload extends pulumi.ComponentResource {
+  /** Stable Service name (clients use it in DNS). Undefined when the workload has no Service. */
+  public readonly serviceName?: pulumi.Output<string>;
+  /** In-cluster DNS name of the Service. */
+  public readonly host?: pulumi.Output<string>;
+  /** Name of the workload's ServiceAccount. */
+  public readonly serviceAccountName: pulumi.Output<string>;
+  /** Labels that select the workload's pods. */
+  public readonly selector: Record<string, string>;
+  /** A peer that matches the workload's pods, for other workloads' NetworkPolicies. */
+  public readonly peer: Peer;
+  /** The Deployment or StatefulSet, for `dependsOn`. */
+  public readonly workload: k8s.apps.v1.Deployment | k8s.apps.v1.StatefulSet;
+
+  constructor(name: string, args: WorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("auditflow:apps:Workload", name, {}, opts);
+    validateWorkload(name, args);
+    const kind = args.kind ?? "Deployment";
+    const main = args.containers[0]!;
+    const identity: AppIdentity = {
+      ...args.identity,
+      version: args.identity.version ?? imageVersion(main.image),
+    };
+    const labels = recommendedLabels(identity);
+    this.selector = selectorLabels(identity);
+    this.peer = { podLabels: this.selector, namespace: args.namespace };
+    const metadata = { namespace: args.namespace, labels };
+    const podLabels = {
+      ...labels,
+      ...(args.automountServiceAccountToken ? { "auditflow.dev/api-access": "true" } : {}),
+    };
+
+    const sa = new k8s.core.v1.ServiceAccount(
+      name,
+      { metadata, automountServiceAccountToken: args.automountServiceAccountToken ?? false },
+      { parent: this },
+    );
+    this.serviceAccountName = sa.metadata.name;
+
+    const uid = args.podSecurity?.runAsUser ?? 10001;
+    const podSpec: k8s.types.input.core.v1.PodSpec = {
+      serviceAccountName: sa.metadata.name,
+      automountServiceAccountToken: args.automountServiceAccountToken ?? false,
+      enableServiceLinks: false,
+      terminationGracePeriodSeconds: args.terminationGracePeriodSeconds ?? 30,
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: uid,
+        runAsGroup: args.podSecurity?.runAsGroup ?? uid,
+        fsGroup: args.podSecurity?.fsGroup ?? uid,
+        fsGroupChangePolicy: "OnRootMismatch",
+        seccompProfile: { type: "RuntimeDefault" },
+      },
+      initContainers: args.initContainers?.map((c) => hardenedContainer(c)),
+      containers: args.containers.map((c, i) =>
+        hardenedContainer(
+          c,
+          i === 0 && args.persistentVolume
+            ? [{ name: args.persistentVolume.name, mountPath: args.persistentVolume.mountPath }]
+            : [],
+        ),
+      ),
+      volumes: [
+        ...writableVolumes([...args.containers, ...(args.initContainers ?? [])]),
+        ...(args.volumes ?? []),
+      ],
+      ...placement(args, this.selector),
+    };
+
+    const template = {
+      metadata: { labels: podLabels, annotations: args.podAnnotations },
+      spec: podSpec,
+    };
+
+    let serviceName: pulumi.Output<string> | undefined;
+    const ports = main.ports ?? [];
+    if ((args.service ?? ports.length > 0) && ports.length > 0) {
+      // The Service name is set explicitly: clients reach it by this DNS name.
+      const svc = new k8s.core.v1.Service(
+        name,
+        {
+          metadata: { ...metadata, name: args.identity.instance ?? args.identity.name },
+          spec: {
+            type: "ClusterIP",
+            selector: this.selector,
+            ports: ports.map((p) => ({
+              name: p.name,
+              port: p.containerPort,
+              targetPort: p.name,
+              protocol: p.protocol ?? "TCP",
+            })),
+          },
+        },
+        { parent: this },
+      );
+      serviceName = svc.metadata.name;
+    }
+
+    if (kind === "StatefulSet") {
+      // The governing headless Service gives each pod a stable DNS name (peer discovery, replicas).
+      const headless = new k8s.core.v1.Service(
+        `${name}-headless`,
+        {
+          metadata: {
+            ...metadata,
+            name: `${args.identity.instance ?? args.identity.name}-headless`,
+          },
+          spec: {
+            clusterIP: "None",
+            publishNotReadyAddresses: true,
+            selector: this.selector,
+            ports: ports.map((p) => ({
+              name: p.name,
+              port: p.containerPort,
+              targetPort: p.name,
+              protocol: p.protocol ?? "TCP",
+            })),
+          },
+        },
+        { parent: this },
+      );
+      const pv = args.persistentVolume;
+      this.workload = new k8s.apps.v1.StatefulSet(
+        name,
+        {
+          metadata,
+          spec: {
+            replicas: args.replicas,
+            serviceName: headless.metadata.name,
+            podManagementPolicy: args.podManagementPolicy ?? "OrderedReady",
+            updateStrategy: { type: "RollingUpdate" },
+            revisionHistoryLimit: 5,
+            selector: { matchLabels: this.selector },
+            template,
+            persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+            volumeClaimTemplates: pv
+              ? [
+                  {
+                    metadata: { name: pv.name, labels },
+                    spec: {
+                      accessModes: ["ReadWriteOnce"],
+                      storageClassName: pv.storageClass,
+                      resources: { requests: { storage: pv.size } },
+                    },
+                  },
+                ]
+              : undefined,
+          },
+        },
+        { parent: this },
+      );
+    } else {
+      this.workload = new k8s.apps.v1.Deployment(
+        name,
+        {
+          metadata,
+          spec: {
+            replicas: args.replicas,
+            revisionHistoryLimit: 5,
+            strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+            selector: { matchLabels: this.selector },
+            template,
+          },
+        },
+        { parent: this },
+      );
+    }
+
+    new k8s.networking.v1.NetworkPolicy(
+      name,
+      {
+        metadata,
+        spec: {
+          podSelector: { matchLabels: this.selector },
+          policyTypes: ["Ingress", "Egress"],
+          ingress: (args.ingress ?? []).map((r) => ({
+            from: r.from.map(peerSelector),
+            ports: r.ports.map((port) => ({ protocol: "TCP", port })),
+          })),
+          egress: (args.egress ?? []).map((r) => ({
+            to: r.to.map(peerSelector),
+            ports: r.ports.map((port) => ({ protocol: "TCP", port })),
+          })),
+        },
+      },
+      { parent: this },
+    );
+
+    if (args.replicas > 1) {
+      new k8s.policy.v1.PodDisruptionBudget(
+        name,
+        { metadata, spec: { maxUnavailable: 1, selector: { matchLabels: this.selector } } },
+        { parent: this },
+      );
+    }
+
+    this.serviceName = serviceName;
+    this.host =
+      serviceName && pulumi.interpolate`${serviceName}.${args.namespace}.svc.cluster.local`;
+    this.registerOutputs({
+      serviceName: this.serviceName,
+      host: this.host,
+      serviceAccountName: this.serviceAccountName,
+    });
+  }
+}
+
+/** Applies the hardened security context and mounts the container's writable paths. */
+function hardenedContainer(
+  c: InitContainerSpec &
+    Partial<Pick<ContainerSpec, "livenessProbe" | "readinessProbe" | "startupProbe">>,
+  extraMounts: k8s.types.input.core.v1.VolumeMount[] = [],
+): k8s.types.input.core.v1.Container {
+  return {
+    name: c.name,
+    image: c.image,
+    imagePullPolicy: "IfNotPresent",
+    command: c.command,
+    args: c.args,
+    env: c.env,
+    ports: c.ports?.map((p) => ({
+      name: p.name,
+      containerPort: p.containerPort,
+      protocol: p.protocol ?? "TCP",
+    })),
+    resources: {
+      requests: { cpu: c.resources.requests.cpu, memory: c.resources.requests.memory },
+      limits: { cpu: c.resources.limits.cpu, memory: c.resources.limits.memory },
+    },
+    livenessProbe: c.livenessProbe,
+    readinessProbe: c.readinessProbe,
+    startupProbe: c.startupProbe,
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: c.runAsUser,
+      allowPrivilegeEscalation: false,
+      privileged: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+      seccompProfile: { type: "RuntimeDefault" },
+    },
+    volumeMounts: [
+      ...writablePaths(c).map((w) => ({ name: w.name, mountPath: w.mountPath })),
+      ...extraMounts,
+      ...(c.volumeMounts ?? []),
+    ],
+  };
+}
+
+function writablePaths(c: InitContainerSpec): NonNullable<ContainerSpec["writablePaths"]> {
+  return c.writablePaths ?? [{ name: "tmp", mountPath: "/tmp" }];
+}
+
+/** One emptyDir per distinct writable path name across the pod's containers. */
+function writableVolumes(containers: InitContainerSpec[]): k8s.types.input.core.v1.Volume[] {
+  const byName = new Map<string, k8s.types.input.core.v1.Volume>();
+  for (const c of containers) {
+    for (const w of writablePaths(c)) {
+      if (!byName.has(w.name)) {
+        byName.set(w.name, {
+          name: w.name,
+          emptyDir: { sizeLimit: w.sizeLimit ?? "64Mi", medium: w.medium },
+        });
+      }
+    }
+  }
+  return [...byName.values()];
+}
+
+function placement(
+  args: WorkloadArgs,
+  selector: Record<string, string>,
+): Pick<
+  k8s.types.input.core.v1.PodSpec,
+  "nodeSelector" | "affinity" | "topologySpreadConstraints"
+> {
+  const nodes = args.placement?.nodes;
+  const nodeAffinity = nodes?.length
+    ? {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [
+            {
+              matchExpressions: [
+                { key: "kubernetes.io/hostname", operator: "In", values: [...nodes] },
+              ],
+            },
+          ],
+        },
+      }
+    : undefined;
+  const replicated = args.replicas > 1;
+  return {
+    nodeSelector: args.placement?.arch ? { "kubernetes.io/arch": args.placement.arch } : undefined,
+    affinity:
+      nodeAffinity || replicated
+        ? {
+            nodeAffinity,
+            podAntiAffinity: replicated
+              ? {
+                  preferredDuringSchedulingIgnoredDuringExecution: [
+                    {
+                      weight: 100,
+                      podAffinityTerm: {
+                        topologyKey: "kubernetes.io/hostname",
+                        labelSelector: { matchLabels: selector },
+                      },
+                    },
+                  ],
+                }
+              : undefined,
+          }
+        : undefined,
+    // Soft spreading: a small cluster with fewer nodes than replicas must still schedule them all.
+    topologySpreadConstraints: replicated
+      ? [
+          {
+            maxSkew: 1,
+            topologyKey: "kubernetes.io/hostname",
+            whenUnsatisfiable: "ScheduleAnyway",
+            labelSelector: { matchLabels: selector },
+          },
+        ]
+      : undefined,
+  };
+}
+
+function peerSelector(p: Peer): k8s.types.input.networking.v1.NetworkPolicyPeer {
+  if (p.cidr) return { ipBlock: { cidr: p.cidr } };
+  return {
+    podSelector: p.podLabels ? { matchLabels: p.podLabels } : p.namespace ? {} : undefined,
+    namespaceSelector: p.namespace
+      ? { matchLabels: { "kubernetes.io/metadata.name": p.namespace } }
+      : undefined,
+  };
+}
+
+/** Checks the spec before anything is created; every message names the argument and what is allowed. */
+export function validateWorkload(name: string, args: WorkloadArgs): void {
+  const fail = (msg: string): never => {
+    throw new Error(`Workload ${name}: ${msg}`);
+  };
+  if (!Number.isInteger(args.replicas) || args.replicas < 1) {
+    fail(`replicas must be a whole number >= 1 (got ${args.replicas})`);
+  }
+  if (args.containers.length === 0) fail("containers must list at least one container");
+  if (args.persistentVolume && (args.kind ?? "Deployment") !== "StatefulSet") {
+    fail("persistentVolume is only allowed with kind StatefulSet");
+  }
+  if (args.persistentVolume && !bytesPattern.test(args.persistentVolume.size)) {
+    fail(
+      `persistentVolume.size "${args.persistentVolume.size}" must be a storage quantity such as 5Gi`,
+    );
+  }
+  for (const key of ["runAsUser", "runAsGroup", "fsGroup"] as const) {
+    const v = args.podSecurity?.[key];
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) {
+      fail(
+        `podSecurity.${key} must be a non-zero UID/GID (got ${v}); containers never run as root`,
+      );
+    }
+  }
+  const all = [...args.containers, ...(args.initContainers ?? [])];
+  const names = new Set<string>();
+  for (const c of all) {
+    const where = `container "${c.name}"`;
+    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(c.name))
+      fail(`${where}: name must be a DNS-1123 label`);
+    if (names.has(c.name)) fail(`${where}: container names must be unique`);
+    names.add(c.name);
+    const img = parseImage(c.image);
+    if ("problem" in img) fail(`${where}: image "${c.image}" ${img.problem}`);
+    const { requests, limits } = c.resources;
+    if (!cpuPattern.test(requests.cpu) || !cpuPattern.test(limits.cpu)) {
+      fail(
+        `${where}: resources cpu must be quantities such as 250m (got ${requests.cpu}/${limits.cpu})`,
+      );
+    }
+    if (!bytesPattern.test(requests.memory) || !bytesPattern.test(limits.memory)) {
+      fail(
+        `${where}: resources memory must be quantities such as 128Mi (got ${requests.memory}/${limits.memory})`,
+      );
+    }
+    if (cpuMillis(limits.cpu) < cpuMillis(requests.cpu)) {
+      fail(`${where}: resources.limits.cpu ${limits.cpu} is below requests.cpu ${requests.cpu}`);
+    }
+    if (bytes(limits.memory) < bytes(requests.memory)) {
+      fail(
+        `${where}: resources.limits.memory ${limits.memory} is below requests.memory ${requests.memory}`,
+      );
+    }
+    if (c.runAsUser !== undefined && (!Number.isInteger(c.runAsUser) || c.runAsUser < 1)) {
+      fail(`${where}: runAsUser must be a non-zero UID (got ${c.runAsUser})`);
+    }
+  }
+  for (const c of args.containers) {
+    if (!c.livenessProbe || !c.readinessProbe) {
+      fail(`container "${c.name}": livenessProbe and readinessProbe are required`);
+    }
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Typed connection contracts between data services and the apps that use them.
+ *
+ * A data component publishes one contract per consuming service; an app turns it into environment
+ * variables (`connectionEnv`) and NetworkPolicy egress (`connectionEgress`). Apps never assemble a
+ * connection string or a password themselves: both come from the Secret the contract names.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { EgressRule, Peer } from "./apps/workload";
+
+/** A key in a Kubernetes Secret. */
+export interface SecretKeyRef {
+  /** Secret name. */
+  name: pulumi.Input<string>;
+  /** Key inside the Secret. */
+  key: string;
+}
+
+interface ConnectionBase {
+  /** In-cluster DNS name of the endpoint to connect to. */
+  host: pulumi.Input<string>;
+  /** TCP port. */
+  port: number;
+  /** User name (not secret). */
+  username: pulumi.Input<string>;
+  /** The password. */
+  password: SecretKeyRef;
+  /** A complete connection URL including the password. */
+  url: SecretKeyRef;
+  /** Pods that serve the endpoint, for the client's NetworkPolicy egress. */
+  peer: Peer;
+}
+
+/** A PostgreSQL database reached through PgBouncer (or directly). */
+export interface PostgresConnection extends ConnectionBase {
+  kind: "postgres";
+  /** Database name. */
+  database: string;
+}
+
+/** A Redis endpoint. */
+export interface RedisConnection extends ConnectionBase {
+  kind: "redis";
+  /** Logical database index. */
+  db: number;
+}
+
+/** An AMQP 0-9-1 endpoint (RabbitMQ). */
+export interface AmqpConnection extends ConnectionBase {
+  kind: "amqp";
+  /** Virtual host. */
+  vhost: string;
+}
+
+export type Connection = PostgresConnection | RedisConnection | AmqpConnection;
+
+const prefixes: Record<Connection["kind"], string> = {
+  postgres: "DATABASE",
+  redis: "REDIS",
+  amqp: "AMQP",
+};
+
+/**
+ * Environment variables for a connection, e.g. DATABASE_HOST, DATABASE_PORT, DATABASE_NAME,
+ * DATABASE_USER, DATABASE_PASSWORD and DATABASE_URL (the last two from the Secret).
+ */
+export function connectionEnv(c: Connection): k8s.types.input.core.v1.EnvVar[] {
+  const p = prefixes[c.kind];
+  const fromSecret = (name: string, ref: SecretKeyRef) => ({
+    name,
+    valueFrom: { secretKeyRef: { name: ref.name, key: ref.key } },
+  });
+  const specific: k8s.types.input.core.v1.EnvVar[] =
+    c.kind === "postgres"
+      ? [{ name: `${p}_NAME`, value: c.database }]
+      : c.kind === "redis"
+        ? [{ name: `${p}_DB`, value: String(c.db) }]
+        : [{ name: `${p}_VHOST`, value: c.vhost }];
+  return [
+    { name: `${p}_HOST`, value: c.host },
+    { name: `${p}_PORT`, value: String(c.port) },
+    ...specific,
+    { name: `${p}_USER`, value: c.username },
+    fromSecret(`${p}_PASSWORD`, c.password),
+    fromSecret(`${p}_URL`, c.url),
+  ];
+}
+
+/** The NetworkPolicy egress rule a client needs to reach a connection's endpoint. */
+export function connectionEgress(c: Connection): EgressRule {
+  return { to: [c.peer], ports: [c.port] };
+}

@@ -1,0 +1,31 @@
+/**
+ * Every image, chart and tool version the platform deploys, pinned in one place.
+ *
+ * Tags are exact versions (never `latest`); stacks may override an AuditFlow service image in config
+ * (for example with a digest produced by the image build), but platform images come only from here.
+ */
+
+/** The K3s release the stacks install and whose Kubernetes API version the manifests target. */
+export const k3s = {
+  version: "v1.31.6+k3s1",
+  /** Kubernetes minor version of that release, used for API deprecation checks. */
+  kubernetesMinor: "1.31",
+} as const;
+
+/** AuditFlow service images. Built for linux/amd64 and linux/arm64. */
+export const auditflowImages = {
+  "audit-event-generator": "ghcr.io/auditflow/audit-event-generator:0.4.2",
+  "audit-log-analysis": "ghcr.io/auditflow/audit-log-analysis:0.4.2",
+  "event-audit-dashboard": "ghcr.io/auditflow/event-audit-dashboard:0.4.2",
+  "notification-service": "ghcr.io/auditflow/notification-service:0.4.2",
+} as const;
+
+/** Third-party platform images (all multi-arch: linux/amd64 and linux/arm64). */
+export const platformImages = {
+  postgres: "docker.io/library/postgres:16.6-alpine3.21",
+  postgresExporter: "quay.io/prometheuscommunity/postgres-exporter:v0.16.0",
+  pgbouncer: "docker.io/bitnami/pgbouncer:1.24.0-debian-12-r2",
+  redis: "docker.io/library/redis:7.4.2-alpine3.21",
+  redisExporter: "docker.io/oliver006/redis_exporter:v1.67.0",
+  rabbitmq: "docker.io/library/rabbitmq:3.13.7-management-alpine",
+} as const;

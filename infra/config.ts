@@ -1,0 +1,66 @@
+/**
+ * The ONE place the program reads Pulumi configuration.
+ *
+ * It collects every `auditflow-platform:*` key of the selected stack, validates the whole object
+ * (infra/schema.ts) and stops the program before any resource is created when anything is wrong,
+ * listing every problem with its key. Secret values are handed on as secret Outputs only.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { PlatformConfig, SECRET_KEYS, validateConfig } from "./schema";
+
+export type { PlatformConfig } from "./schema";
+
+/** Validated stack configuration plus the secrets it carries, as secret Outputs. */
+export interface StackConfig extends Readonly<Omit<PlatformConfig, "sshPrivateKey">> {
+  /** The stack name (dev, staging, prod or a personal stack). */
+  readonly stack: string;
+  /** SSH private key used to install K3s; present when cluster.provisioning is "ssh". */
+  readonly sshPrivateKey?: pulumi.Output<string>;
+}
+
+/** Error for bad configuration: a clean message for the user, no stack trace. */
+export class ConfigError extends pulumi.RunError {
+  constructor(public readonly problems: { key: string; message: string }[]) {
+    super(
+      `Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+        problems.map((p) => `  - ${p.key}: ${p.message}`).join("\n"),
+    );
+    this.name = "ConfigError";
+  }
+}
+
+/**
+ * Parses a raw config string: structured values arrive as JSON text, scalars as plain strings.
+ * Strings that are not JSON stay strings, so `environment: dev` reads as "dev".
+ */
+function parseValue(v: string): unknown {
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
+}
+
+/** Reads, validates and freezes the stack configuration; throws ConfigError listing every problem. */
+export function loadConfig(): StackConfig {
+  const project = pulumi.getProject();
+  const prefix = `${project}:`;
+  const raw: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(pulumi.runtime.allConfig())) {
+    if (k.startsWith(prefix)) {
+      const key = k.slice(prefix.length);
+      // Secrets stay strings whatever they look like; everything else may be structured.
+      raw[key] = (SECRET_KEYS as readonly string[]).includes(key) ? v : parseValue(v);
+    }
+  }
+  const result = validateConfig(raw, project);
+  if (!result.ok) throw new ConfigError(result.problems);
+
+  const { sshPrivateKey: _plain, ...rest } = result.config;
+  const config = new pulumi.Config();
+  return Object.freeze({
+    ...rest,
+    stack: pulumi.getStack(),
+    sshPrivateKey: _plain === undefined ? undefined : config.requireSecret("sshPrivateKey"),
+  });
+}

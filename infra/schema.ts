@@ -1,0 +1,419 @@
+/**
+ * The stack configuration schema: every key the program reads, its type, range and cross-field rules.
+ *
+ * `validateConfig` is pure (no Pulumi runtime) so tests and tools can check a stack file directly;
+ * `infra/config.ts` is the only place that reads Pulumi config and calls it.
+ */
+import { z } from "zod";
+import { bytes, bytesPattern, cpuMillis, cpuPattern } from "../components/lib/quantity";
+import { parseImage } from "../components/lib/image";
+
+import { SERVICE_NAMES } from "../components/apps/catalog";
+
+export { SERVICE_NAMES };
+export type { ServiceName } from "../components/apps/catalog";
+
+export const ENVIRONMENTS = ["dev", "staging", "prod"] as const;
+export const ARCHITECTURES = ["arm64", "amd64"] as const;
+export type Arch = (typeof ARCHITECTURES)[number];
+
+/** Keys whose values are secrets: never echoed in messages. */
+export const SECRET_KEYS = ["sshPrivateKey"] as const;
+
+const dns1123Label = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const hostOrIp =
+  /^((25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}|[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*)$/;
+const secretLookingName = /(PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_?KEY|API_?KEY|CREDENTIAL)/i;
+
+const cpu = z.string().regex(cpuPattern, {
+  error: "must be a CPU quantity such as 250m or 1.5",
+});
+const memory = z.string().regex(bytesPattern, {
+  error: "must be a memory quantity such as 128Mi or 1Gi",
+});
+const positiveInt = (max: number) =>
+  z
+    .number({ error: "must be a whole number" })
+    .int({ error: "must be a whole number" })
+    .min(1, { error: "must be at least 1" })
+    .max(max, { error: `must be at most ${max}` });
+
+const image = z.string().superRefine((ref, ctx) => {
+  const parsed = parseImage(ref);
+  if ("problem" in parsed) ctx.addIssue({ code: "custom", message: parsed.problem });
+});
+
+const resourceList = z.strictObject({ cpu, memory });
+
+/** Requests and limits of one container; limits may not be below requests. */
+export const resourcesSchema = z
+  .strictObject({ requests: resourceList, limits: resourceList })
+  .superRefine((r, ctx) => {
+    if (cpuPattern.test(r.requests.cpu) && cpuPattern.test(r.limits.cpu)) {
+      if (cpuMillis(r.limits.cpu) < cpuMillis(r.requests.cpu)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["limits", "cpu"],
+          message: `limit ${r.limits.cpu} is below the request ${r.requests.cpu}; raise the limit or lower the request`,
+        });
+      }
+    }
+    if (bytesPattern.test(r.requests.memory) && bytesPattern.test(r.limits.memory)) {
+      if (bytes(r.limits.memory) < bytes(r.requests.memory)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["limits", "memory"],
+          message: `limit ${r.limits.memory} is below the request ${r.requests.memory}; raise the limit or lower the request`,
+        });
+      }
+    }
+  });
+export type Resources = z.infer<typeof resourcesSchema>;
+
+const nodeSchema = z.strictObject({
+  name: z.string().regex(dns1123Label, {
+    error: "must be a DNS-1123 label (lower-case letters, digits and '-')",
+  }),
+  address: z.string().regex(hostOrIp, { error: "must be an IPv4 address or a DNS name" }),
+  arch: z.enum(ARCHITECTURES),
+  cpu: positiveInt(256),
+  memory,
+  role: z.enum(["server", "agent"]),
+});
+export type NodeSpec = z.infer<typeof nodeSchema>;
+
+const clusterSchema = z.strictObject({
+  provisioning: z.enum(["ssh", "kubeconfig", "render"]),
+  k3sVersion: z
+    .string()
+    .regex(/^v\d+\.\d+\.\d+\+k3s\d+$/, { error: "must be a K3s release such as v1.31.6+k3s1" })
+    .optional(),
+  sshUser: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "must be a Linux user name" })
+    .optional(),
+  sshPort: positiveInt(65535).optional(),
+  apiAddress: z
+    .string()
+    .regex(hostOrIp, { error: "must be an IPv4 address or a DNS name" })
+    .optional(),
+  kubeconfigContext: z.string().min(1).optional(),
+  renderDir: z.string().min(1).optional(),
+  storageClass: z.string().regex(dns1123Label, { error: "must be a DNS-1123 label" }).optional(),
+  nodes: z.array(nodeSchema).min(1, { error: "must list at least one node" }),
+});
+
+const placementSchema = z.strictObject({
+  nodes: z.array(z.string()).min(1, { error: "must list at least one node" }).optional(),
+  arch: z.enum(ARCHITECTURES).optional(),
+});
+
+const serviceSchema = z.strictObject({
+  name: z.enum(SERVICE_NAMES),
+  image: image.optional(),
+  replicas: positiveInt(20),
+  resources: resourcesSchema,
+  placement: placementSchema.optional(),
+  env: z
+    .record(
+      z.string().regex(/^[A-Z_][A-Z0-9_]*$/, {
+        error: "environment variable names must match [A-Z_][A-Z0-9_]*",
+      }),
+      z.string(),
+    )
+    .optional(),
+});
+export type ServiceSpec = z.infer<typeof serviceSchema>;
+
+const namespaceSizingSchema = z.strictObject({
+  quota: z.strictObject({
+    requestsCpu: cpu,
+    requestsMemory: memory,
+    limitsCpu: cpu,
+    limitsMemory: memory,
+    pods: positiveInt(500),
+    persistentVolumeClaims: z.number().int().min(0).max(100).optional(),
+    requestsStorage: memory.optional(),
+  }),
+  containerDefaults: resourcesSchema,
+});
+export type NamespaceSizing = z.infer<typeof namespaceSizingSchema>;
+
+const sections = {
+  environment: z.enum(ENVIRONMENTS),
+  sshPrivateKey: z.string().min(1).optional(),
+  cluster: clusterSchema,
+  namespaces: z.strictObject({ apps: namespaceSizingSchema, data: namespaceSizingSchema }),
+  services: z.array(serviceSchema),
+};
+
+/** The whole stack configuration, as `infra/config.ts` hands it to the program. */
+export const configSchema = z.strictObject(sections);
+export type PlatformConfig = z.infer<typeof configSchema>;
+
+type Path = (string | number)[];
+type Issue = (path: Path, message: string) => void;
+
+/** The parts of a configuration that parsed on their own, for the rules that span sections. */
+interface Parts {
+  cluster?: z.infer<typeof clusterSchema>;
+  namespaces?: PlatformConfig["namespaces"];
+  services: (ServiceSpec | undefined)[];
+  sshPrivateKey: unknown;
+}
+
+function parts(raw: Record<string, unknown>): Parts {
+  const ok = <T>(r: { success: boolean; data?: T }) => (r.success ? r.data : undefined);
+  const rawServices = Array.isArray(raw.services) ? (raw.services as unknown[]) : [];
+  return {
+    cluster: ok(clusterSchema.safeParse(raw.cluster)),
+    namespaces: ok(sections.namespaces.safeParse(raw.namespaces)),
+    services: rawServices.map((s) => ok(serviceSchema.safeParse(s))),
+    sshPrivateKey: raw.sshPrivateKey,
+  };
+}
+
+/**
+ * Rules that span keys. They run on every section that parsed by itself, so that one bad value
+ * elsewhere does not hide these problems: the user gets the whole list in one run.
+ */
+function crossFieldRules(c: Parts, issue: Issue): void {
+  if (c.cluster) clusterRules(c.cluster, c.sshPrivateKey, issue);
+  const nodes = c.cluster?.nodes;
+  const nodeNames = new Set(nodes?.map((n) => n.name));
+  const archs = new Set(nodes?.map((n) => n.arch));
+
+  // Services: each of the four exactly once, placements on declared nodes and architectures.
+  const seen = new Set<string>();
+  c.services.forEach((s, i) => {
+    if (!s) return;
+    if (seen.has(s.name)) {
+      issue(
+        ["services", i, "name"],
+        `duplicate service "${s.name}"; each service is configured once`,
+      );
+    }
+    seen.add(s.name);
+    if (nodes) {
+      s.placement?.nodes?.forEach((n, j) => {
+        if (!nodeNames.has(n)) {
+          issue(
+            ["services", i, "placement", "nodes", j],
+            `unknown node "${n}"; declared nodes are ${[...nodeNames].join(", ")}`,
+          );
+        }
+      });
+      if (s.placement?.arch && !archs.has(s.placement.arch)) {
+        issue(
+          ["services", i, "placement", "arch"],
+          `no node has architecture ${s.placement.arch}; the cluster has ${[...archs].join(", ")}`,
+        );
+      }
+    }
+    Object.keys(s.env ?? {}).forEach((k) => {
+      if (secretLookingName.test(k)) {
+        issue(
+          ["services", i, "env", k],
+          "looks like a secret; plain env values are stored in clear text, so secrets come from Kubernetes Secrets managed by the program",
+        );
+      }
+    });
+  });
+  if (c.services.every((s) => s !== undefined)) {
+    for (const name of SERVICE_NAMES) {
+      if (!seen.has(name)) issue(["services"], `is missing the service "${name}"`);
+    }
+    // The apps namespace quota must admit every service at full size during a rolling update
+    // (maxSurge 1 adds one pod per Deployment while the old ones keep running).
+    if (c.namespaces) quotaFits(c.services as ServiceSpec[], c.namespaces.apps.quota, issue);
+  }
+}
+
+function clusterRules(cluster: NonNullable<Parts["cluster"]>, sshKey: unknown, issue: Issue): void {
+  // Nodes: unique names and addresses; an embedded-etcd control plane needs 1 or an odd number >= 3.
+  const names = new Set<string>();
+  const addresses = new Set<string>();
+  cluster.nodes.forEach((n, i) => {
+    if (names.has(n.name))
+      issue(["cluster", "nodes", i, "name"], `duplicate node name "${n.name}"`);
+    if (addresses.has(n.address)) {
+      issue(["cluster", "nodes", i, "address"], `duplicate node address "${n.address}"`);
+    }
+    names.add(n.name);
+    addresses.add(n.address);
+  });
+  const servers = cluster.nodes.filter((n) => n.role === "server").length;
+  if (servers === 0) {
+    issue(["cluster", "nodes"], "must include at least one node with role 'server'");
+  } else if (servers > 1 && servers % 2 === 0) {
+    issue(
+      ["cluster", "nodes"],
+      `has ${servers} servers; embedded etcd needs 1 server or an odd number (3, 5, ...) to keep quorum`,
+    );
+  }
+
+  // Provisioning mode decides which other settings are required.
+  const mode = cluster.provisioning;
+  if (mode === "ssh") {
+    if (sshKey === undefined || sshKey === "") {
+      issue(
+        ["sshPrivateKey"],
+        "is required when cluster.provisioning is 'ssh'; set it with `pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519`",
+      );
+    }
+    if (!cluster.sshUser)
+      issue(["cluster", "sshUser"], "is required when cluster.provisioning is 'ssh'");
+  }
+  if (mode === "render" && !cluster.renderDir) {
+    issue(["cluster", "renderDir"], "is required when cluster.provisioning is 'render'");
+  }
+  if (mode !== "render" && cluster.renderDir) {
+    issue(["cluster", "renderDir"], "is only allowed when cluster.provisioning is 'render'");
+  }
+}
+
+function quotaFits(services: ServiceSpec[], q: NamespaceSizing["quota"], issue: Issue): void {
+  const sum = (f: (s: ServiceSpec) => number) =>
+    services.reduce((acc, s) => acc + f(s) * (s.replicas + 1), 0);
+  const mi = (v: number) => v / 2 ** 20;
+  const checks: [string, number, number, string][] = [
+    ["requestsCpu", sum((s) => cpuMillis(s.resources.requests.cpu)), cpuMillis(q.requestsCpu), "m"],
+    ["limitsCpu", sum((s) => cpuMillis(s.resources.limits.cpu)), cpuMillis(q.limitsCpu), "m"],
+    [
+      "requestsMemory",
+      mi(sum((s) => bytes(s.resources.requests.memory))),
+      mi(bytes(q.requestsMemory)),
+      "Mi",
+    ],
+    [
+      "limitsMemory",
+      mi(sum((s) => bytes(s.resources.limits.memory))),
+      mi(bytes(q.limitsMemory)),
+      "Mi",
+    ],
+  ];
+  for (const [key, need, have, unit] of checks) {
+    if (need > have) {
+      issue(
+        ["namespaces", "apps", "quota", key],
+        `is ${Math.round(have)}${unit} but the services need ${Math.ceil(need)}${unit} during a rolling update (replicas + 1 surge pod each); raise the quota or shrink the services`,
+      );
+    }
+  }
+  const pods = services.reduce((acc, s) => acc + s.replicas + 1, 0);
+  if (pods > q.pods) {
+    issue(
+      ["namespaces", "apps", "quota", "pods"],
+      `is ${q.pods} but the services need ${pods} pods during a rolling update`,
+    );
+  }
+}
+
+/** One problem found in the configuration, addressed by its full config key path. */
+export interface ConfigProblem {
+  key: string;
+  message: string;
+}
+
+/** The result of validating a stack's configuration: the typed, frozen config or every problem. */
+export type ValidationResult =
+  { ok: true; config: Readonly<PlatformConfig> } | { ok: false; problems: ConfigProblem[] };
+
+/**
+ * Validates raw stack configuration values (key without the project prefix -> parsed value) and
+ * returns either the frozen config or ALL problems, each naming the key, the bad value (never for
+ * secrets) and what is allowed.
+ */
+export function validateConfig(raw: Record<string, unknown>, project: string): ValidationResult {
+  const result = configSchema.safeParse(raw, { reportInput: true });
+  const problems = result.success
+    ? []
+    : result.error.issues.flatMap((i) => describe(i, raw, project));
+  crossFieldRules(parts(raw), (path, message) =>
+    problems.push({ key: keyOf(path, project), message }),
+  );
+  if (result.success && problems.length === 0) return { ok: true, config: deepFreeze(result.data) };
+  problems.sort((a, b) => a.key.localeCompare(b.key));
+  return { ok: false, problems };
+}
+
+/** `project:cluster.nodes[0].name` for the path ["cluster", "nodes", 0, "name"]. */
+function keyOf(path: PropertyKey[], project: string): string {
+  const [top, ...rest] = path.map(String);
+  const head = `${project}:${top ?? ""}`;
+  return rest.reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : `${acc}.${p}`), head);
+}
+
+function describe(
+  i: z.core.$ZodIssue,
+  raw: Record<string, unknown>,
+  project: string,
+): ConfigProblem[] {
+  const secret = (SECRET_KEYS as readonly string[]).includes(String(i.path[0]));
+  const shown = (v: unknown) => (secret ? "[secret]" : JSON.stringify(v));
+  switch (i.code) {
+    case "unrecognized_keys": {
+      const allowed = allowedKeys(i.path, raw);
+      return i.keys.map((k) => ({
+        key: keyOf([...i.path, k], project),
+        message: `is not a known setting${allowed ? `; allowed keys here are: ${allowed.join(", ")}` : ""}`,
+      }));
+    }
+    case "invalid_value":
+      return [
+        {
+          key: keyOf(i.path, project),
+          message: `must be one of ${i.values.map((v) => JSON.stringify(v)).join(", ")} (got ${shown(i.input)})`,
+        },
+      ];
+    case "invalid_type":
+      return [
+        {
+          key: keyOf(i.path, project),
+          message:
+            i.input === undefined
+              ? `is required (${i.expected})`
+              : `must be ${i.expected === "object" ? "a map" : `a ${i.expected}`} (got ${shown(i.input)})`,
+        },
+      ];
+    default: {
+      const got =
+        "input" in i && i.input !== undefined && typeof i.input !== "object"
+          ? ` (got ${shown(i.input)})`
+          : "";
+      return [{ key: keyOf(i.path, project), message: `${i.message}${got}` }];
+    }
+  }
+}
+
+/** The keys the schema allows at a config path, for "unknown key" messages. */
+function allowedKeys(path: PropertyKey[], _raw: Record<string, unknown>): string[] | undefined {
+  let s: z.ZodType = configSchema;
+  for (const p of path) {
+    s = unwrap(s);
+    if (s instanceof z.ZodObject) s = s.shape[String(p)] as z.ZodType;
+    else if (s instanceof z.ZodArray) s = s.element as z.ZodType;
+    else return undefined;
+    if (!s) return undefined;
+  }
+  s = unwrap(s);
+  return s instanceof z.ZodObject ? Object.keys(s.shape) : undefined;
+}
+
+function unwrap(s: z.ZodType): z.ZodType {
+  let cur: z.ZodType = s;
+  for (;;) {
+    if (cur instanceof z.ZodOptional || cur instanceof z.ZodDefault)
+      cur = cur.unwrap() as z.ZodType;
+    else if (cur instanceof z.ZodPipe) cur = cur.in as z.ZodType;
+    else return cur;
+  }
+}
+
+function deepFreeze<T>(o: T): Readonly<T> {
+  if (o && typeof o === "object") {
+    Object.values(o).forEach((v) => deepFreeze(v));
+    Object.freeze(o);
+  }
+  return o;
+}

@@ -1,0 +1,225 @@
+/**
+ * Runs the real Pulumi program under Pulumi's mock runtime and records every resource it registers
+ * (type, name, parent, inputs), the way `pulumi preview` would see them, without a CLI or cluster.
+ *
+ * Used by the offline plan (scripts/plan.ts) and by the tests. The mocks behave like the providers
+ * where the program depends on it: Kubernetes objects get the provider's auto-names, generated
+ * passwords get a deterministic placeholder, and in preview mode computed values stay unknown.
+ */
+import { createHash } from "crypto";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+
+/** The secret marker Pulumi's RPC layer wraps secret values in. */
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** One resource as the program registered it. */
+export interface RecordedResource {
+  urn: string;
+  type: string;
+  name: string;
+  /** URN of the parent resource (the stack for top-level resources). */
+  parent?: string;
+  /** True for provider-managed resources, false for components and the stack. */
+  custom: boolean;
+  /** The inputs with secrets unwrapped (what the provider would receive). */
+  inputs: Record<string, unknown>;
+  /** Paths (dot/bracket notation) of input values that are secret. */
+  secretPaths: string[];
+  /** The state the mocks returned (inputs plus computed outputs). */
+  state: Record<string, unknown>;
+}
+
+export interface RunOptions {
+  /** Stack name. */
+  stack: string;
+  /** Pulumi project name. Defaults to "auditflow-platform". */
+  project?: string;
+  /** Full config map ("project:key" -> string value, structured values as JSON). */
+  config: Record<string, string>;
+  /** Keys of `config` that are secrets. */
+  secretKeys?: string[];
+  /** Run as a preview: computed values are unknown. Defaults to false. */
+  preview?: boolean;
+  /** Program entry point. Defaults to infra/index.ts of this repository. */
+  program?: string;
+}
+
+export interface RunResult {
+  resources: RecordedResource[];
+  /** Stack outputs with secrets replaced by "[secret]". */
+  outputs: Record<string, unknown>;
+}
+
+function isSecret(v: unknown): v is { value: unknown } {
+  return (
+    typeof v === "object" && v !== null && (v as Record<string, unknown>)[SIG_KEY] === SECRET_SIG
+  );
+}
+
+/** Strips Pulumi's secret wrappers, noting where they were. */
+export function unwrapSecrets(v: unknown, at: string, found: string[]): unknown {
+  if (isSecret(v)) {
+    found.push(at);
+    return unwrapSecrets(v.value, at, []);
+  }
+  if (Array.isArray(v)) return v.map((e, i) => unwrapSecrets(e, `${at}[${i}]`, found));
+  if (typeof v === "object" && v !== null && !(SIG_KEY in v)) {
+    return Object.fromEntries(
+      Object.entries(v).map(([k, e]) => [k, unwrapSecrets(e, at ? `${at}.${k}` : k, found)]),
+    );
+  }
+  return v;
+}
+
+/** Replaces every secret value with the string "[secret]" (for anything a person reads). */
+export function redactSecrets(v: unknown): unknown {
+  if (isSecret(v)) return "[secret]";
+  if (Array.isArray(v)) return v.map(redactSecrets);
+  if (typeof v === "object" && v !== null) {
+    return Object.fromEntries(Object.entries(v).map(([k, e]) => [k, redactSecrets(e)]));
+  }
+  return v;
+}
+
+/** Kubernetes auto-name: `<name>-<8 characters>`, deterministic here so plans are reproducible. */
+function autoName(urn: string, name: string): string {
+  return `${name}-${createHash("sha256").update(urn).digest("hex").slice(0, 8)}`;
+}
+
+/** The URN the mock monitor gives a resource (parent URNs in requests are of this form). */
+function newUrn(
+  project: string,
+  stack: string,
+  parentUrn: string | undefined,
+  type: string,
+  name: string,
+) {
+  const parentType = parentUrn ? (parentUrn.split("::")[2] ?? "").split("$").pop() : undefined;
+  return `urn:pulumi:${stack}::${project}::${parentType ? `${parentType}$${type}` : type}::${name}`;
+}
+
+/** What the mocked providers return for a resource: its inputs plus the outputs the program reads. */
+function mockState(
+  type: string,
+  name: string,
+  urn: string,
+  inputs: Record<string, unknown>,
+  preview: boolean,
+): Record<string, unknown> {
+  if (type.startsWith("kubernetes:") && !type.startsWith("kubernetes:helm")) {
+    const metadata = (inputs.metadata ?? {}) as Record<string, unknown>;
+    return { ...inputs, metadata: { ...metadata, name: metadata.name ?? autoName(urn, name) } };
+  }
+  switch (type) {
+    case "random:index/randomPassword:RandomPassword":
+    case "random:index/randomString:RandomString":
+      // A real password is unknown until created; the plan shows a fixed, obviously fake value.
+      return preview
+        ? inputs
+        : {
+            ...inputs,
+            result: `mock-${name}-${"x".repeat(Math.max(0, Number(inputs.length ?? 16) - name.length - 6))}`,
+          };
+    case "random:index/randomBytes:RandomBytes":
+      return preview
+        ? inputs
+        : { ...inputs, base64: Buffer.alloc(Number(inputs.length ?? 32)).toString("base64") };
+    case "command:remote:Command":
+    case "command:local:Command":
+      return preview ? inputs : { ...inputs, stdout: "", stderr: "" };
+    default:
+      return inputs;
+  }
+}
+
+/**
+ * Runs the program once under mocks and returns what it registered. Call it once per process (or per
+ * jest module registry): Pulumi's runtime state is global.
+ */
+export async function runProgram(opts: RunOptions): Promise<RunResult> {
+  const project = opts.project ?? "auditflow-platform";
+  const preview = opts.preview ?? false;
+  const recorded = new Map<string, RecordedResource>();
+  const parents = new Map<string, string | undefined>();
+  const key = (type: string, name: string) => `${type}::${name}`;
+
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args: pulumi.runtime.MockResourceArgs) {
+        const secretPaths: string[] = [];
+        const inputs = unwrapSecrets(args.inputs, "", secretPaths) as Record<string, unknown>;
+        const parent = parents.get(key(args.type, args.name));
+        const urn = newUrn(project, opts.stack, parent, args.type, args.name);
+        const state = mockState(args.type, args.name, urn, inputs, preview);
+        recorded.set(urn, {
+          urn,
+          type: args.type,
+          name: args.name,
+          parent,
+          custom: args.custom ?? false,
+          inputs,
+          secretPaths,
+          state,
+        });
+        // Secrets stay secret in the returned state, as a real provider keeps them.
+        return {
+          id: args.custom ? `${args.name}-id` : undefined,
+          state: rewrapSecrets(state, args.inputs),
+        };
+      },
+      call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+        throw new Error(
+          `unexpected provider function call ${args.token}: the program must not invoke providers`,
+        );
+      },
+    },
+    project,
+    opts.stack,
+    preview,
+  );
+
+  // The mock monitor does not pass the parent to newResource; note it on the way in.
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource(
+      req: { getType(): string; getName(): string; getParent(): string },
+      cb: unknown,
+    ): unknown;
+  };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, cb) => {
+    parents.set(key(req.getType(), req.getName()), req.getParent() || undefined);
+    return register(req, cb);
+  };
+
+  pulumi.runtime.setAllConfig(opts.config, opts.secretKeys ?? []);
+  const program = opts.program ?? path.resolve(__dirname, "../../infra/index.ts");
+  let exported: Record<string, unknown> = {};
+  const outputs = await pulumi.runtime.runInPulumiStack(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    exported = require(program) as Record<string, unknown>;
+    return exported;
+  });
+  await pulumi.runtime.disconnect();
+  const shown: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(outputs ?? {})) {
+    const secret = await pulumi.isSecret(pulumi.output(exported[k]));
+    shown[k] = secret ? "[secret]" : redactSecrets(v);
+  }
+  return { resources: [...recorded.values()], outputs: shown };
+}
+
+/** Puts secret wrappers back on the values that were secret in the inputs. */
+function rewrapSecrets(
+  state: Record<string, unknown>,
+  wrappedInputs: unknown,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...state };
+  if (typeof wrappedInputs === "object" && wrappedInputs !== null) {
+    for (const [k, v] of Object.entries(wrappedInputs)) {
+      if (isSecret(v)) out[k] = v;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,271 @@
+/**
+ * Offline plan: runs the real program for a stack under Pulumi's mock runtime, prints what it would
+ * create (a tree like `pulumi preview`, or JSON), and writes every Kubernetes object as YAML.
+ *
+ *   npm run plan -- --stack <dev|staging|prod> [--config-file PATH] [--out DIR] [--format text|json]
+ *                   [--preview]
+ *
+ * Exit codes: 0 success; 2 configuration or program error; 1 mandatory policy violations.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { parseArgs } from "util";
+import { stringify } from "yaml";
+import { RecordedResource, redactSecrets, runProgram } from "./lib/mock-run";
+import { loadStackFile, LoadedStackConfig, stackFile, StackFileError } from "./lib/stack-config";
+
+interface PlanArgs {
+  stack: string;
+  configFile: string;
+  out: string;
+  format: "text" | "json";
+  preview: boolean;
+}
+
+class UsageError extends Error {}
+
+function parseCli(argv: string[]): PlanArgs {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      stack: { type: "string" },
+      "config-file": { type: "string" },
+      out: { type: "string" },
+      format: { type: "string", default: "text" },
+      preview: { type: "boolean", default: false },
+    },
+    strict: true,
+  });
+  const stack = values.stack;
+  if (!stack) throw new UsageError("--stack is required (dev, staging or prod)");
+  if (!/^[A-Za-z0-9_.-]+$/.test(stack))
+    throw new UsageError(`--stack "${stack}" is not a valid stack name`);
+  const format = values.format;
+  if (format !== "text" && format !== "json") {
+    throw new UsageError(`--format must be text or json (got "${format}")`);
+  }
+  return {
+    stack,
+    configFile: values["config-file"] ?? stackFile(stack),
+    out: values.out ?? path.join("out", stack),
+    format,
+    preview: values.preview,
+  };
+}
+
+/** A Kubernetes manifest for a recorded resource, or undefined for anything that is not one. */
+export function manifestOf(r: RecordedResource): Record<string, unknown> | undefined {
+  if (!r.custom || !r.type.startsWith("kubernetes:") || r.type.startsWith("pulumi:providers"))
+    return undefined;
+  const [, groupVersion, kind] = r.type.split(":");
+  if (!groupVersion || !kind) return undefined;
+  const apiVersion = groupVersion.startsWith("core/") ? groupVersion.slice(5) : groupVersion;
+  const state = r.state as Record<string, unknown>;
+  const {
+    apiVersion: _a,
+    kind: _k,
+    metadata,
+    ...rest
+  } = unwrapAll(state) as Record<string, unknown>;
+  return { apiVersion, kind, metadata, ...rest };
+}
+
+function unwrapAll(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(unwrapAll);
+  if (typeof v === "object" && v !== null) {
+    const o = v as Record<string, unknown>;
+    if ("4dabf18193072939515e22adb298388d" in o) return unwrapAll(o.value);
+    return Object.fromEntries(Object.entries(o).map(([k, e]) => [k, unwrapAll(e)]));
+  }
+  return v;
+}
+
+function fileNameOf(m: Record<string, unknown>): string {
+  const meta = (m.metadata ?? {}) as { name?: string; namespace?: string };
+  const dir = meta.namespace ?? "_cluster";
+  return path.join(dir, `${String(m.kind).toLowerCase()}-${meta.name ?? "unnamed"}.yaml`);
+}
+
+/** Writes one YAML file per Kubernetes object; returns the files holding Secret data. */
+function writeManifests(
+  resources: RecordedResource[],
+  outDir: string,
+): { count: number; secretFiles: string[] } {
+  fs.rmSync(outDir, { recursive: true, force: true });
+  const secretFiles: string[] = [];
+  let count = 0;
+  for (const r of resources) {
+    const m = manifestOf(r);
+    if (!m) continue;
+    const file = path.join(outDir, fileNameOf(m));
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, stringify(m, { lineWidth: 0 }), {
+      mode: m.kind === "Secret" ? 0o600 : 0o644,
+    });
+    if (m.kind === "Secret") secretFiles.push(file);
+    count++;
+  }
+  return { count, secretFiles };
+}
+
+/** The resource tree, like `pulumi preview` prints it. */
+function tree(resources: RecordedResource[]): string[] {
+  const children = new Map<string | undefined, RecordedResource[]>();
+  for (const r of resources) {
+    const list = children.get(r.parent) ?? [];
+    list.push(r);
+    children.set(r.parent, list);
+  }
+  const urns = new Set(resources.map((r) => r.urn));
+  const roots = resources.filter((r) => !r.parent || !urns.has(r.parent));
+  const width = Math.max(...resources.map((r) => r.type.length)) + 8;
+  const lines: string[] = [];
+  const walk = (r: RecordedResource, prefix: string, last: boolean, depth: number) => {
+    const branch = depth === 0 ? "" : `${prefix}${last ? "└─ " : "├─ "}`;
+    lines.push(` +   ${(branch + r.type).padEnd(width)} ${r.name}`);
+    const kids = children.get(r.urn) ?? [];
+    const next = depth === 0 ? "" : `${prefix}${last ? "   " : "│  "}`;
+    kids.forEach((k, i) => walk(k, next, i === kids.length - 1, depth + 1));
+  };
+  roots.forEach((r, i) => walk(r, "", i === roots.length - 1, 0));
+  return lines;
+}
+
+function countByType(resources: RecordedResource[]): [string, number][] {
+  const counts = new Map<string, number>();
+  for (const r of resources) counts.set(r.type, (counts.get(r.type) ?? 0) + 1);
+  return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+}
+
+function secretNotes(loaded: LoadedStackConfig): string[] {
+  return [
+    ...loaded.fromEnv.map((s) => `secret ${s.key}: taken from ${s.envVar}`),
+    ...loaded.placeholders.map(
+      (s) =>
+        `secret ${s.key}: not available offline, a placeholder was used (set ${s.envVar} to use a real value)`,
+    ),
+  ];
+}
+
+async function main(): Promise<number> {
+  let args: PlanArgs;
+  try {
+    args = parseCli(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`plan: ${(e as Error).message}\n`);
+    return 2;
+  }
+
+  let loaded: LoadedStackConfig;
+  try {
+    loaded = loadStackFile(args.configFile);
+  } catch (e) {
+    if (e instanceof StackFileError) {
+      process.stderr.write(`plan: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+
+  const started = process.hrtime.bigint();
+  let result;
+  try {
+    result = await runProgram({
+      stack: args.stack,
+      config: loaded.config,
+      secretKeys: loaded.secretKeys,
+      preview: args.preview,
+    });
+  } catch (e) {
+    const err = e as Error;
+    // Configuration problems are user errors: the message lists them, a stack trace would not help.
+    const userError = err.name === "ConfigError" || err.constructor?.name === "RunError";
+    process.stderr.write(
+      `plan: stack ${args.stack} failed:\n${userError ? err.message : (err.stack ?? err.message)}\n`,
+    );
+    return 2;
+  }
+  const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+  const resources = result.resources;
+  const written = writeManifests(resources, args.out);
+
+  if (args.format === "json") {
+    const doc = {
+      stack: args.stack,
+      configFile: args.configFile,
+      preview: args.preview,
+      summary: {
+        resources: resources.length,
+        byType: Object.fromEntries(countByType(resources)),
+        manifests: written.count,
+        outDir: args.out,
+      },
+      secrets: { placeholders: loaded.placeholders, fromEnvironment: loaded.fromEnv },
+      resources: resources.map((r) => ({
+        urn: r.urn,
+        type: r.type,
+        name: r.name,
+        parent: r.parent,
+        custom: r.custom,
+        inputs: redactPaths(r.inputs, r.secretPaths),
+      })),
+      outputs: result.outputs,
+    };
+    process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+  } else {
+    const out: string[] = [];
+    out.push(
+      `Plan of stack ${args.stack} (offline: Pulumi mock runtime${args.preview ? ", preview mode" : ""})`,
+    );
+    out.push(`Config: ${path.relative(process.cwd(), args.configFile) || args.configFile}`);
+    out.push("");
+    out.push(`     ${"Type".padEnd(60)} Name`);
+    out.push(...tree(resources));
+    out.push("");
+    out.push(`Resources: ${resources.length} to create`);
+    for (const [type, n] of countByType(resources))
+      out.push(`    ${String(n).padStart(4)} ${type}`);
+    out.push("");
+    out.push("Outputs:");
+    for (const [k, v] of Object.entries(result.outputs)) {
+      out.push(`    ${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`);
+    }
+    out.push("");
+    out.push(`Manifests: ${written.count} Kubernetes objects written under ${args.out}/`);
+    for (const note of secretNotes(loaded)) out.push(`Note: ${note}`);
+    out.push(`Planned in ${(elapsedMs / 1000).toFixed(2)}s`);
+    process.stdout.write(`${out.join("\n")}\n`);
+  }
+  if (written.secretFiles.length > 0) {
+    process.stderr.write(
+      `plan: warning: ${written.secretFiles.length} Secret manifest(s) under ${args.out}/ contain secret values in plain text ` +
+        `(file mode 0600); do not commit or share ${args.out}/.\n`,
+    );
+  }
+  return 0;
+}
+
+/** Inputs with the values at secret paths replaced by "[secret]". */
+function redactPaths(inputs: Record<string, unknown>, secretPaths: string[]): unknown {
+  if (secretPaths.length === 0) return inputs;
+  const copy = JSON.parse(JSON.stringify(inputs)) as Record<string, unknown>;
+  for (const p of secretPaths) {
+    const parts = p.match(/[^.[\]]+/g) ?? [];
+    let cur: Record<string, unknown> = copy;
+    parts.forEach((part, i) => {
+      if (i === parts.length - 1) cur[part] = "[secret]";
+      else cur = (cur[part] ?? {}) as Record<string, unknown>;
+    });
+  }
+  return redactSecrets(copy);
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (e: Error) => {
+      process.stderr.write(`plan: internal error: ${e.stack ?? e.message}\n`);
+      process.exit(2);
+    },
+  );
+}
