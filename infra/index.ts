@@ -47,7 +47,7 @@ function clusterProvider(c: StackConfig): {
   }
 }
 
-const { provider, kubeconfig } = clusterProvider(config);
+const { provider, kubeconfig: kubeconfigOutput } = clusterProvider(config);
 const opts = { provider };
 
 const appsNs = new PlatformNamespace(
@@ -90,4 +90,9 @@ export const namespaces = { apps: appsNs.name, data: dataNs.name };
 export const serviceEndpoints = Object.fromEntries(
   Object.entries(services).map(([n, s]) => [n, pulumi.interpolate`http://${s.host}:${s.port}`]),
 );
-export const clusterKubeconfig = kubeconfig;
+export const cluster = {
+  provisioning: config.cluster.provisioning,
+  nodes: config.cluster.nodes.map((n) => `${n.name} (${n.role}, ${n.arch})`),
+};
+/** Kubeconfig (secret) when the program installed K3s itself; null when the cluster is given. */
+export const kubeconfig = kubeconfigOutput ?? null;

@@ -160,6 +160,8 @@ interface Parts {
   namespaces?: PlatformConfig["namespaces"];
   services: (ServiceSpec | undefined)[];
   sshPrivateKey: unknown;
+  /** The cluster section as given, for rules that must run even when a node is malformed. */
+  rawCluster: Record<string, unknown>;
 }
 
 function parts(raw: Record<string, unknown>): Parts {
@@ -170,6 +172,10 @@ function parts(raw: Record<string, unknown>): Parts {
     namespaces: ok(sections.namespaces.safeParse(raw.namespaces)),
     services: rawServices.map((s) => ok(serviceSchema.safeParse(s))),
     sshPrivateKey: raw.sshPrivateKey,
+    rawCluster:
+      typeof raw.cluster === "object" && raw.cluster !== null
+        ? (raw.cluster as Record<string, unknown>)
+        : {},
   };
 }
 
@@ -178,7 +184,8 @@ function parts(raw: Record<string, unknown>): Parts {
  * elsewhere does not hide these problems: the user gets the whole list in one run.
  */
 function crossFieldRules(c: Parts, issue: Issue): void {
-  if (c.cluster) clusterRules(c.cluster, c.sshPrivateKey, issue);
+  if (c.cluster) nodeRules(c.cluster.nodes, issue);
+  provisioningRules(c.rawCluster, c.sshPrivateKey, issue);
   const nodes = c.cluster?.nodes;
   const nodeNames = new Set(nodes?.map((n) => n.name));
   const archs = new Set(nodes?.map((n) => n.arch));
@@ -229,11 +236,11 @@ function crossFieldRules(c: Parts, issue: Issue): void {
   }
 }
 
-function clusterRules(cluster: NonNullable<Parts["cluster"]>, sshKey: unknown, issue: Issue): void {
+function nodeRules(nodes: NodeSpec[], issue: Issue): void {
   // Nodes: unique names and addresses; an embedded-etcd control plane needs 1 or an odd number >= 3.
   const names = new Set<string>();
   const addresses = new Set<string>();
-  cluster.nodes.forEach((n, i) => {
+  nodes.forEach((n, i) => {
     if (names.has(n.name))
       issue(["cluster", "nodes", i, "name"], `duplicate node name "${n.name}"`);
     if (addresses.has(n.address)) {
@@ -242,7 +249,7 @@ function clusterRules(cluster: NonNullable<Parts["cluster"]>, sshKey: unknown, i
     names.add(n.name);
     addresses.add(n.address);
   });
-  const servers = cluster.nodes.filter((n) => n.role === "server").length;
+  const servers = nodes.filter((n) => n.role === "server").length;
   if (servers === 0) {
     issue(["cluster", "nodes"], "must include at least one node with role 'server'");
   } else if (servers > 1 && servers % 2 === 0) {
@@ -251,8 +258,10 @@ function clusterRules(cluster: NonNullable<Parts["cluster"]>, sshKey: unknown, i
       `has ${servers} servers; embedded etcd needs 1 server or an odd number (3, 5, ...) to keep quorum`,
     );
   }
+}
 
-  // Provisioning mode decides which other settings are required.
+/** The provisioning mode decides which other settings are required. */
+function provisioningRules(cluster: Record<string, unknown>, sshKey: unknown, issue: Issue): void {
   const mode = cluster.provisioning;
   if (mode === "ssh") {
     if (sshKey === undefined || sshKey === "") {
@@ -337,6 +346,15 @@ export function validateConfig(raw: Record<string, unknown>, project: string): V
   return { ok: false, problems };
 }
 
+const typeNames: Record<string, string> = {
+  int: "a whole number",
+  number: "a whole number",
+  object: "a map",
+  array: "a list",
+  string: "a string",
+  boolean: "true or false",
+};
+
 /** `project:cluster.nodes[0].name` for the path ["cluster", "nodes", 0, "name"]. */
 function keyOf(path: PropertyKey[], project: string): string {
   const [top, ...rest] = path.map(String);
@@ -363,17 +381,28 @@ function describe(
       return [
         {
           key: keyOf(i.path, project),
-          message: `must be one of ${i.values.map((v) => JSON.stringify(v)).join(", ")} (got ${shown(i.input)})`,
+          message: `${i.input === undefined ? "is required and " : ""}must be one of ${i.values
+            .map((v) => JSON.stringify(v))
+            .join(", ")}${i.input === undefined ? "" : ` (got ${shown(i.input)})`}`,
         },
       ];
-    case "invalid_type":
+    case "invalid_type": {
+      const expected = typeNames[i.expected] ?? `a ${i.expected}`;
       return [
         {
           key: keyOf(i.path, project),
           message:
             i.input === undefined
-              ? `is required (${i.expected})`
-              : `must be ${i.expected === "object" ? "a map" : `a ${i.expected}`} (got ${shown(i.input)})`,
+              ? `is required (${expected})`
+              : `must be ${expected} (got ${shown(i.input)})`,
+        },
+      ];
+    }
+    case "invalid_key":
+      return [
+        {
+          key: keyOf(i.path, project),
+          message: `is not an allowed key: ${i.issues.map((x) => x.message).join("; ")}`,
         },
       ];
     default: {

@@ -510,6 +510,19 @@ export function validateWorkload(name: string, args: WorkloadArgs): void {
       fail(`${where}: runAsUser must be a non-zero UID (got ${c.runAsUser})`);
     }
   }
+  const rules: [string, Peer[]][] = [
+    ...(args.ingress ?? []).map((r, i): [string, Peer[]] => [`ingress[${i}].from`, r.from]),
+    ...(args.egress ?? []).map((r, i): [string, Peer[]] => [`egress[${i}].to`, r.to]),
+  ];
+  for (const [where, peers] of rules) {
+    peers.forEach((p, j) => {
+      if (!p.podLabels && !p.namespace && !p.cidr) {
+        fail(
+          `${where}[${j}] must set podLabels, namespace or cidr (an empty peer would match nothing)`,
+        );
+      }
+    });
+  }
   for (const c of args.containers) {
     if (!c.livenessProbe || !c.readinessProbe) {
       fail(`container "${c.name}": livenessProbe and readinessProbe are required`);

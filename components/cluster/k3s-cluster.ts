@@ -82,7 +82,7 @@ export class K3sCluster extends pulumi.ComponentResource {
           environment: {
             INSTALL_K3S_VERSION: args.k3sVersion,
             INSTALL_K3S_EXEC: [mode, `--node-name=${n.name}`, ...extra].join(" "),
-            K3S_TOKEN: token.result,
+            K3S_TOKEN: pulumi.secret(token.result),
           },
           create: "curl -sfL https://get.k3s.io | sudo -E sh -s -",
           delete:

@@ -36,14 +36,17 @@ export interface RunOptions {
   stack: string;
   /** Pulumi project name. Defaults to "auditflow-platform". */
   project?: string;
-  /** Full config map ("project:key" -> string value, structured values as JSON). */
-  config: Record<string, string>;
+  /** Full config map ("project:key" -> string value, structured values as JSON). Defaults to none. */
+  config?: Record<string, string>;
   /** Keys of `config` that are secrets. */
   secretKeys?: string[];
   /** Run as a preview: computed values are unknown. Defaults to false. */
   preview?: boolean;
-  /** Program entry point. Defaults to infra/index.ts of this repository. */
-  program?: string;
+  /**
+   * The program: a module path (its exports become stack outputs) or a function that creates
+   * resources (for component tests). Defaults to infra/index.ts of this repository.
+   */
+  program?: string | (() => unknown);
 }
 
 export interface RunResult {
@@ -193,15 +196,28 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     return register(req, cb);
   };
 
-  pulumi.runtime.setAllConfig(opts.config, opts.secretKeys ?? []);
+  pulumi.runtime.setAllConfig(opts.config ?? {}, opts.secretKeys ?? []);
   const program = opts.program ?? path.resolve(__dirname, "../../infra/index.ts");
   let exported: Record<string, unknown> = {};
+  // A program error is caught inside the stack and rethrown once the runtime has settled, so that
+  // it reaches the caller once (the stack would otherwise also surface it as an unhandled rejection).
+  let failure: { error: unknown } | undefined;
   const outputs = await pulumi.runtime.runInPulumiStack(async () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    exported = require(program) as Record<string, unknown>;
-    return exported;
+    try {
+      if (typeof program === "function") {
+        program();
+        return {};
+      }
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      exported = require(program) as Record<string, unknown>;
+      return exported;
+    } catch (error) {
+      failure = { error };
+      return {};
+    }
   });
   await pulumi.runtime.disconnect();
+  if (failure) throw failure.error;
   const shown: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(outputs ?? {})) {
     const secret = await pulumi.isSecret(pulumi.output(exported[k]));

@@ -1,0 +1,57 @@
+/**
+ * Runs the whole program for a stack under the mock runtime, in a fresh module registry so that a
+ * test file can run several stacks and modes one after another.
+ */
+import type { RecordedResource, RunResult } from "../../scripts/lib/mock-run";
+
+export type { RecordedResource };
+
+export async function planStack(
+  stack: string,
+  opts: { preview?: boolean; overrides?: Record<string, unknown>; env?: NodeJS.ProcessEnv } = {},
+): Promise<RunResult> {
+  let result: RunResult | undefined;
+  await jest.isolateModulesAsync(async () => {
+    const { runProgram } = await import("../../scripts/lib/mock-run");
+    const { loadStackFile, stackFile, PROJECT } = await import("../../scripts/lib/stack-config");
+    const loaded = loadStackFile(stackFile(stack), opts.env ?? {});
+    for (const [k, v] of Object.entries(opts.overrides ?? {})) {
+      loaded.config[`${PROJECT}:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
+    }
+    result = await runProgram({
+      stack,
+      config: loaded.config,
+      secretKeys: loaded.secretKeys,
+      preview: opts.preview ?? false,
+    });
+  });
+  return result!;
+}
+
+/** Kubernetes objects of a given kind among the recorded resources. */
+export function ofKind(resources: RecordedResource[], kind: string): RecordedResource[] {
+  return resources.filter(
+    (r) => r.custom && r.type.endsWith(`:${kind}`) && r.type.startsWith("kubernetes:"),
+  );
+}
+
+/** Runs a function that creates resources (a component under test) under the mock runtime. */
+export async function runComponent(
+  create: () => unknown,
+  preview = false,
+): Promise<RecordedResource[]> {
+  const { runProgram } = await import("../../scripts/lib/mock-run");
+  const result = await runProgram({ stack: "test", program: create, preview });
+  return result.resources;
+}
+
+/** The one recorded resource of a type (and name, when given); fails the test otherwise. */
+export function only(resources: RecordedResource[], type: string, name?: string): RecordedResource {
+  const found = resources.filter((r) => r.type === type && (name === undefined || r.name === name));
+  if (found.length !== 1) {
+    throw new Error(
+      `expected exactly one ${type}${name ? ` named ${name}` : ""}, found ${found.length}`,
+    );
+  }
+  return found[0]!;
+}

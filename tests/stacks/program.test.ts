@@ -1,0 +1,212 @@
+/**
+ * The whole program, per stack, under the mock runtime: in normal mode and in preview mode (where
+ * computed values are unknown). Every object it emits must be compliant by construction.
+ */
+import { ofKind, planStack, RecordedResource } from "../helpers/program";
+
+const STACKS = ["dev", "staging", "prod"] as const;
+const WORKLOAD_KINDS = ["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"];
+
+function podTemplates(
+  rs: RecordedResource[],
+): { owner: RecordedResource; spec: any; labels: Record<string, string> }[] {
+  return rs
+    .filter(
+      (r) =>
+        r.custom &&
+        r.type.startsWith("kubernetes:") &&
+        WORKLOAD_KINDS.some((k) => r.type.endsWith(`:${k}`)),
+    )
+    .map((owner) => {
+      const spec = owner.inputs.spec as any;
+      const template = owner.type.endsWith(":CronJob")
+        ? spec.jobTemplate.spec.template
+        : spec.template;
+      return { owner, spec: template.spec, labels: template.metadata?.labels ?? {} };
+    });
+}
+
+const matches = (selector: Record<string, string> | undefined, labels: Record<string, string>) =>
+  Object.entries(selector ?? {}).every(([k, v]) => labels[k] === v);
+
+describe.each(STACKS)("stack %s", (stack) => {
+  let normal: RecordedResource[];
+  let preview: RecordedResource[];
+  beforeAll(async () => {
+    normal = (await planStack(stack)).resources;
+    preview = (await planStack(stack, { preview: true })).resources;
+  });
+
+  test("runs in normal and preview mode and registers the same resources", () => {
+    expect(normal.length).toBeGreaterThan(20);
+    expect(preview.map((r) => r.urn).sort()).toEqual(normal.map((r) => r.urn).sort());
+  });
+
+  test("deploys the four AuditFlow services", () => {
+    const names = normal
+      .filter((r) => r.type === "auditflow:apps:AuditFlowService")
+      .map((r) => r.name);
+    expect(names.sort()).toEqual([
+      "audit-event-generator",
+      "audit-log-analysis",
+      "event-audit-dashboard",
+      "notification-service",
+    ]);
+  });
+
+  test("every container has requests, limits, both probes and the hardened security context", () => {
+    const templates = podTemplates(normal);
+    expect(templates.length).toBeGreaterThanOrEqual(4);
+    for (const { owner, spec } of templates) {
+      const where = `${owner.type} ${owner.name}`;
+      expect([where, spec.securityContext?.runAsNonRoot]).toEqual([where, true]);
+      expect([where, spec.securityContext?.seccompProfile]).toEqual([
+        where,
+        { type: "RuntimeDefault" },
+      ]);
+      for (const c of [...spec.containers, ...(spec.initContainers ?? [])]) {
+        const at = `${where} container ${c.name}`;
+        expect([at, Object.keys(c.resources?.requests ?? {}).sort()]).toEqual([
+          at,
+          ["cpu", "memory"],
+        ]);
+        expect([at, Object.keys(c.resources?.limits ?? {}).sort()]).toEqual([
+          at,
+          ["cpu", "memory"],
+        ]);
+        expect([at, c.securityContext]).toEqual([
+          at,
+          expect.objectContaining({
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            runAsNonRoot: true,
+            capabilities: { drop: ["ALL"] },
+          }),
+        ]);
+      }
+      if (!owner.type.endsWith(":Job") && !owner.type.endsWith(":CronJob")) {
+        for (const c of spec.containers) {
+          expect([`${where} ${c.name}`, !!c.livenessProbe, !!c.readinessProbe]).toEqual([
+            `${where} ${c.name}`,
+            true,
+            true,
+          ]);
+        }
+      }
+    }
+  });
+
+  test("every workload has its own ServiceAccount with the token off unless it talks to the API", () => {
+    const accounts = new Map(
+      ofKind(normal, "ServiceAccount").map((sa) => [(sa.state.metadata as any).name, sa] as const),
+    );
+    for (const { owner, spec, labels } of podTemplates(normal)) {
+      const sa = accounts.get(spec.serviceAccountName);
+      expect([owner.name, sa !== undefined]).toEqual([owner.name, true]);
+      const apiAccess = labels["auditflow.dev/api-access"] === "true";
+      expect([owner.name, spec.automountServiceAccountToken]).toEqual([owner.name, apiAccess]);
+    }
+  });
+
+  test("every namespace has Pod Security labels and a default-deny policy", () => {
+    const namespaces = ofKind(normal, "Namespace");
+    expect(namespaces.length).toBeGreaterThanOrEqual(2);
+    const policies = ofKind(normal, "NetworkPolicy");
+    for (const ns of namespaces) {
+      const name = (ns.inputs.metadata as any).name;
+      expect(
+        (ns.inputs.metadata as any).labels["pod-security.kubernetes.io/enforce"],
+      ).toBeDefined();
+      const denyAll = policies.find((p) => {
+        const spec = p.inputs.spec as any;
+        return (
+          (p.inputs.metadata as any).namespace === name &&
+          Object.keys(spec.podSelector).length === 0 &&
+          spec.policyTypes.includes("Ingress") &&
+          spec.policyTypes.includes("Egress") &&
+          !spec.ingress &&
+          !spec.egress
+        );
+      });
+      expect([name, denyAll !== undefined]).toEqual([name, true]);
+    }
+  });
+
+  test("every pod is selected by a NetworkPolicy of its own, and replicated ones have a PDB", () => {
+    const policies = ofKind(normal, "NetworkPolicy");
+    const pdbs = ofKind(normal, "PodDisruptionBudget");
+    for (const { owner, labels } of podTemplates(normal)) {
+      const ns = (owner.inputs.metadata as any).namespace;
+      const own = policies.some(
+        (p) =>
+          (p.inputs.metadata as any).namespace === ns &&
+          Object.keys((p.inputs.spec as any).podSelector.matchLabels ?? {}).length > 0 &&
+          matches((p.inputs.spec as any).podSelector.matchLabels, labels),
+      );
+      expect([owner.name, own]).toEqual([owner.name, true]);
+      const replicas = (owner.inputs.spec as any).replicas ?? 1;
+      if (replicas > 1) {
+        const pdb = pdbs.find(
+          (p) =>
+            (p.inputs.metadata as any).namespace === ns &&
+            matches((p.inputs.spec as any).selector.matchLabels, labels),
+        );
+        expect([owner.name, pdb !== undefined]).toEqual([owner.name, true]);
+        expect((pdb!.inputs.spec as any).maxUnavailable).toBeGreaterThanOrEqual(1);
+      }
+    }
+  });
+
+  test("the SSH key and the K3s join token are secrets", () => {
+    const installs = normal.filter((r) => r.type === "command:remote:Command");
+    expect(installs.length).toBeGreaterThan(0);
+    for (const r of installs)
+      expect([r.name, r.secretPaths]).toEqual([r.name, expect.arrayContaining(["connection"])]);
+    const nodeInstalls = installs.filter((r) => r.name !== "k3s-kubeconfig");
+    for (const r of nodeInstalls)
+      expect([r.name, r.secretPaths]).toEqual([r.name, expect.arrayContaining(["environment"])]);
+  });
+});
+
+test("prod runs every stateless service with at least two replicas spread across nodes", async () => {
+  const rs = (await planStack("prod")).resources;
+  const deployments = ofKind(rs, "Deployment");
+  expect(deployments.length).toBeGreaterThanOrEqual(4);
+  for (const d of deployments) {
+    const spec = d.inputs.spec as any;
+    expect([d.name, spec.replicas >= 2]).toEqual([d.name, true]);
+    expect([d.name, spec.template.spec.topologySpreadConstraints?.length]).toEqual([d.name, 1]);
+  }
+});
+
+test("render mode targets a directory instead of installing K3s", async () => {
+  const rs = (
+    await planStack("dev", {
+      overrides: {
+        cluster: {
+          provisioning: "render",
+          renderDir: "/tmp/rendered",
+          nodes: [
+            {
+              name: "pi-dev-1",
+              address: "192.168.50.21",
+              arch: "arm64",
+              cpu: 4,
+              memory: "4Gi",
+              role: "server",
+            },
+          ],
+        },
+      },
+    })
+  ).resources;
+  expect(rs.some((r) => r.type === "command:remote:Command")).toBe(false);
+  const provider = rs.find((r) => r.type === "pulumi:providers:kubernetes")!;
+  expect(provider.inputs.renderYamlToDirectory).toBe("/tmp/rendered");
+});
+
+test("bad configuration stops the program before any resource is created", async () => {
+  await expect(
+    planStack("dev", { overrides: { environment: "qa", services: [] } }),
+  ).rejects.toThrow(/environment: must be one of .*\n.*services/s);
+});

@@ -1,0 +1,310 @@
+import * as fs from "fs";
+import { parse } from "yaml";
+import { validateConfig } from "../../infra/schema";
+import { stackFile } from "../../scripts/lib/stack-config";
+
+const PROJECT = "auditflow-platform";
+
+/** The raw config of a stack file, keyed without the project prefix, plus a secret SSH key. */
+function rawConfig(stack: string): Record<string, unknown> {
+  const doc = parse(fs.readFileSync(stackFile(stack), "utf8")) as {
+    config: Record<string, unknown>;
+  };
+  const raw: Record<string, unknown> = {
+    sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY----- test",
+  };
+  for (const [k, v] of Object.entries(doc.config)) raw[k.slice(PROJECT.length + 1)] = v;
+  return raw;
+}
+
+function problemsOf(mutate: (c: any) => void, stack = "dev") {
+  const c = structuredClone(rawConfig(stack));
+  mutate(c);
+  const r = validateConfig(c, PROJECT);
+  if (r.ok) throw new Error("expected the configuration to be rejected");
+  return r.problems;
+}
+
+describe("stack files", () => {
+  test.each(["dev", "staging", "prod"])("%s validates", (stack) => {
+    const r = validateConfig(rawConfig(stack), PROJECT);
+    expect(r.ok ? [] : r.problems).toEqual([]);
+    expect(r.ok && r.config.environment).toBe(stack);
+  });
+
+  test("stacks differ where environments should", () => {
+    const cfg = (s: string) => {
+      const r = validateConfig(rawConfig(s), PROJECT);
+      if (!r.ok) throw new Error("invalid");
+      return r.config;
+    };
+    const dev = cfg("dev");
+    const staging = cfg("staging");
+    const prod = cfg("prod");
+    expect(dev.cluster.nodes).toHaveLength(1);
+    expect(dev.cluster.nodes[0]).toMatchObject({
+      arch: "arm64",
+      cpu: 4,
+      memory: "4Gi",
+      role: "server",
+    });
+    expect(dev.services.every((s) => s.replicas === 1)).toBe(true);
+    expect(new Set(staging.cluster.nodes.map((n) => n.arch))).toEqual(new Set(["arm64", "amd64"]));
+    expect(staging.cluster.nodes.map((n) => n.role).sort()).toEqual(["agent", "server"]);
+    expect(prod.cluster.nodes.filter((n) => n.role === "server")).toHaveLength(3);
+    expect(prod.cluster.nodes.filter((n) => n.role === "agent")).toHaveLength(2);
+    expect(prod.services.every((s) => s.replicas >= 2)).toBe(true);
+  });
+
+  test("the validated config is frozen", () => {
+    const r = validateConfig(rawConfig("dev"), PROJECT);
+    if (!r.ok) throw new Error("invalid");
+    expect(Object.isFrozen(r.config)).toBe(true);
+    expect(Object.isFrozen(r.config.cluster.nodes[0])).toBe(true);
+  });
+});
+
+describe("bad input is rejected with the key, the value and what is allowed", () => {
+  const cases: [string, (c: any) => void, string, RegExp][] = [
+    [
+      "unknown top-level key",
+      (c) => (c.replicaCount = 3),
+      "replicaCount",
+      /not a known setting.*services/,
+    ],
+    [
+      "unknown nested key",
+      (c) => (c.cluster.nodes[0].gpu = true),
+      "cluster.nodes[0].gpu",
+      /not a known setting.*arch/,
+    ],
+    [
+      "unknown environment",
+      (c) => (c.environment = "qa"),
+      "environment",
+      /one of "dev", "staging", "prod".*"qa"/,
+    ],
+    ["missing environment", (c) => delete c.environment, "environment", /required/],
+    [
+      "wrong type for replicas",
+      (c) => (c.services[0].replicas = "two"),
+      "services[0].replicas",
+      /whole number/,
+    ],
+    [
+      "zero replicas",
+      (c) => (c.services[1].replicas = 0),
+      "services[1].replicas",
+      /at least 1.*got 0/,
+    ],
+    [
+      "negative replicas",
+      (c) => (c.services[2].replicas = -1),
+      "services[2].replicas",
+      /at least 1.*got -1/,
+    ],
+    [
+      "fractional replicas",
+      (c) => (c.services[0].replicas = 1.5),
+      "services[0].replicas",
+      /whole number/,
+    ],
+    [
+      "invalid memory quantity",
+      (c) => (c.services[0].resources.requests.memory = "64MB"),
+      "services[0].resources.requests.memory",
+      /memory quantity.*128Mi.*"64MB"/,
+    ],
+    [
+      "invalid cpu quantity",
+      (c) => (c.services[0].resources.limits.cpu = "half"),
+      "services[0].resources.limits.cpu",
+      /CPU quantity.*"half"/,
+    ],
+    [
+      "cpu limit below request",
+      (c) => (c.services[1].resources.limits.cpu = "50m"),
+      "services[1].resources.limits.cpu",
+      /below the request 100m/,
+    ],
+    [
+      "memory limit below request",
+      (c) => (c.services[1].resources.limits.memory = "64Mi"),
+      "services[1].resources.limits.memory",
+      /below the request 128Mi/,
+    ],
+    [
+      "missing limits",
+      (c) => delete c.services[0].resources.limits,
+      "services[0].resources.limits",
+      /required/,
+    ],
+    [
+      "unknown node in placement",
+      (c) => (c.services[0].placement = { nodes: ["pi-dev-9"] }),
+      "services[0].placement.nodes[0]",
+      /unknown node "pi-dev-9".*pi-dev-1/,
+    ],
+    [
+      "architecture no node has",
+      (c) => (c.services[0].placement = { arch: "amd64" }),
+      "services[0].placement.arch",
+      /no node has architecture amd64/,
+    ],
+    [
+      "duplicate service names",
+      (c) => (c.services[3].name = "audit-event-generator"),
+      "services[3].name",
+      /duplicate service "audit-event-generator"/,
+    ],
+    [
+      "unknown service name",
+      (c) => (c.services[0].name = "billing"),
+      "services[0].name",
+      /one of "audit-event-generator"/,
+    ],
+    [
+      "missing service",
+      (c) => c.services.pop(),
+      "services",
+      /missing the service "notification-service"/,
+    ],
+    [
+      "image tagged latest",
+      (c) => (c.services[0].image = "ghcr.io/auditflow/audit-event-generator:latest"),
+      "services[0].image",
+      /latest/,
+    ],
+    [
+      "image without tag",
+      (c) => (c.services[0].image = "ghcr.io/auditflow/audit-event-generator"),
+      "services[0].image",
+      /no tag or digest/,
+    ],
+    [
+      "malformed image reference",
+      (c) => (c.services[0].image = "Not An Image!"),
+      "services[0].image",
+      /not a valid image reference/,
+    ],
+    [
+      "missing required secret",
+      (c) => delete c.sshPrivateKey,
+      "sshPrivateKey",
+      /required when cluster.provisioning is 'ssh'.*--secret/,
+    ],
+    [
+      "missing ssh user",
+      (c) => delete c.cluster.sshUser,
+      "cluster.sshUser",
+      /required when cluster.provisioning is 'ssh'/,
+    ],
+    [
+      "render mode without directory",
+      (c) => (c.cluster.provisioning = "render"),
+      "cluster.renderDir",
+      /required when cluster.provisioning is 'render'/,
+    ],
+    [
+      "unknown provisioning mode",
+      (c) => (c.cluster.provisioning = "ansible"),
+      "cluster.provisioning",
+      /one of "ssh", "kubeconfig", "render"/,
+    ],
+    [
+      "unknown architecture",
+      (c) => (c.cluster.nodes[0].arch = "riscv64"),
+      "cluster.nodes[0].arch",
+      /one of "arm64", "amd64"/,
+    ],
+    [
+      "duplicate node name",
+      (c) =>
+        c.cluster.nodes.push({ ...c.cluster.nodes[0], address: "192.168.50.22", role: "agent" }),
+      "cluster.nodes[1].name",
+      /duplicate node name "pi-dev-1"/,
+    ],
+    [
+      "duplicate node address",
+      (c) => c.cluster.nodes.push({ ...c.cluster.nodes[0], name: "pi-dev-2", role: "agent" }),
+      "cluster.nodes[1].address",
+      /duplicate node address/,
+    ],
+    [
+      "even number of servers",
+      (c) =>
+        c.cluster.nodes.push({ ...c.cluster.nodes[0], name: "pi-dev-2", address: "192.168.50.22" }),
+      "cluster.nodes",
+      /2 servers.*odd number/,
+    ],
+    [
+      "no server",
+      (c) => (c.cluster.nodes[0].role = "agent"),
+      "cluster.nodes",
+      /at least one node with role 'server'/,
+    ],
+    [
+      "invalid node name",
+      (c) => (c.cluster.nodes[0].name = "Pi_Dev"),
+      "cluster.nodes[0].name",
+      /DNS-1123/,
+    ],
+    ["zero cpu node", (c) => (c.cluster.nodes[0].cpu = 0), "cluster.nodes[0].cpu", /at least 1/],
+    [
+      "secret-looking env var",
+      (c) => (c.services[0].env = { DB_PASSWORD: "hunter2" }),
+      "services[0].env.DB_PASSWORD",
+      /looks like a secret/,
+    ],
+    [
+      "bad env var name",
+      (c) => (c.services[0].env = { "log-level": "x" }),
+      "services[0].env.log-level",
+      /\[A-Z_\]/,
+    ],
+    [
+      "quota too small for the services",
+      (c) => (c.namespaces.apps.quota.limitsMemory = "1Gi"),
+      "namespaces.apps.quota.limitsMemory",
+      /1024Mi but the services need 1408Mi/,
+    ],
+    [
+      "quota pods too few",
+      (c) => (c.namespaces.apps.quota.pods = 4),
+      "namespaces.apps.quota.pods",
+      /4 but the services need 8 pods/,
+    ],
+    ["structured value of the wrong type", (c) => (c.cluster = "k3s"), "cluster", /must be a map/],
+  ];
+
+  test.each(cases)("%s", (_title, mutate, key, message) => {
+    const problems = problemsOf(mutate);
+    const found = problems.find((p) => p.key === `${PROJECT}:${key}`);
+    expect(found).toBeDefined();
+    expect(found!.message).toMatch(message);
+  });
+
+  test("every problem is reported at once, not only the first", () => {
+    const problems = problemsOf((c) => {
+      c.environment = "qa";
+      c.services[0].replicas = 0;
+      c.cluster.nodes[0].arch = "sparc";
+      delete c.sshPrivateKey;
+    });
+    expect(problems.map((p) => p.key)).toEqual(
+      expect.arrayContaining([
+        `${PROJECT}:environment`,
+        `${PROJECT}:services[0].replicas`,
+        `${PROJECT}:cluster.nodes[0].arch`,
+        `${PROJECT}:sshPrivateKey`,
+      ]),
+    );
+  });
+
+  test("secret values never appear in messages", () => {
+    const problems = problemsOf((c) => (c.sshPrivateKey = 42));
+    const text = JSON.stringify(problems);
+    expect(text).toContain(`${PROJECT}:sshPrivateKey`);
+    expect(text).not.toContain("42");
+  });
+});
