@@ -45,10 +45,13 @@ if [ "${1:-}" = "--print-path" ]; then
 fi
 
 # Install dependencies when missing or stale (the lock file changed since the last install).
+# `npm install --no-save` installs exactly the versions in package-lock.json without rewriting it.
+# (`npm ci` would be the usual choice, but its strict lock check fails where the registry serves no
+# packages for other platforms, such as the optional native bindings of jest's resolver for macOS.)
 stamp="$root/node_modules/.package-lock.json"
 if [ ! -f "$stamp" ] || [ "$root/package-lock.json" -nt "$stamp" ]; then
-  echo "with-node: installing npm dependencies (npm ci) with Node.js $(node --version)" >&2
-  (cd "$root" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  echo "with-node: installing npm dependencies from package-lock.json with Node.js $(node --version)" >&2
+  (cd "$root" && npm install --no-save --no-audit --no-fund --loglevel=error >&2)
 fi
 
 export PATH="$root/node_modules/.bin:$PATH"
