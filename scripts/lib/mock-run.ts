@@ -61,16 +61,31 @@ function isSecret(v: unknown): v is { value: unknown } {
   );
 }
 
-/** Strips Pulumi's secret wrappers, noting where they were. */
-export function unwrapSecrets(v: unknown, at: string, found: string[]): unknown {
+/** How a value that is unknown during preview appears in recorded inputs and manifests. */
+export const UNKNOWN = "[unknown until apply]";
+
+/**
+ * Strips Pulumi's secret wrappers, noting where they were. Values unknown in preview are kept as
+ * they are (so the program sees them as unknown) unless `showUnknown` replaces them with UNKNOWN.
+ */
+export function unwrapSecrets(
+  v: unknown,
+  at: string,
+  found: string[],
+  showUnknown = false,
+): unknown {
+  if (pulumi.isUnknown(v)) return showUnknown ? UNKNOWN : v;
   if (isSecret(v)) {
     found.push(at);
-    return unwrapSecrets(v.value, at, []);
+    return unwrapSecrets(v.value, at, [], showUnknown);
   }
-  if (Array.isArray(v)) return v.map((e, i) => unwrapSecrets(e, `${at}[${i}]`, found));
+  if (Array.isArray(v)) return v.map((e, i) => unwrapSecrets(e, `${at}[${i}]`, found, showUnknown));
   if (typeof v === "object" && v !== null && !(SIG_KEY in v)) {
     return Object.fromEntries(
-      Object.entries(v).map(([k, e]) => [k, unwrapSecrets(e, at ? `${at}.${k}` : k, found)]),
+      Object.entries(v).map(([k, e]) => [
+        k,
+        unwrapSecrets(e, at ? `${at}.${k}` : k, found, showUnknown),
+      ]),
     );
   }
   return v;
@@ -117,21 +132,24 @@ function mockState(
   }
   switch (type) {
     case "random:index/randomPassword:RandomPassword":
-    case "random:index/randomString:RandomString":
+    case "random:index/randomString:RandomString": {
       // A real password is unknown until created; the plan shows a fixed, obviously fake value.
-      return preview
-        ? inputs
-        : {
-            ...inputs,
-            result: `mock-${name}-${"x".repeat(Math.max(0, Number(inputs.length ?? 16) - name.length - 6))}`,
-          };
-    case "random:index/randomBytes:RandomBytes":
-      return preview
-        ? inputs
-        : { ...inputs, base64: Buffer.alloc(Number(inputs.length ?? 32)).toString("base64") };
+      const length = Number(inputs.length ?? 16);
+      const fake = `mock-${name}-${"x".repeat(Math.max(0, length - name.length - 6))}`;
+      return { ...inputs, result: preview ? pulumi.unknown : fake };
+    }
+    case "random:index/randomBytes:RandomBytes": {
+      const length = Number(inputs.length ?? 32);
+      return {
+        ...inputs,
+        base64: preview ? pulumi.unknown : Buffer.alloc(length).toString("base64"),
+      };
+    }
     case "command:remote:Command":
     case "command:local:Command":
-      return preview ? inputs : { ...inputs, stdout: "", stderr: "" };
+      return preview
+        ? { ...inputs, stdout: pulumi.unknown, stderr: pulumi.unknown }
+        : { ...inputs, stdout: "", stderr: "" };
     default:
       return inputs;
   }
@@ -153,6 +171,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
       newResource(args: pulumi.runtime.MockResourceArgs) {
         const secretPaths: string[] = [];
         const inputs = unwrapSecrets(args.inputs, "", secretPaths) as Record<string, unknown>;
+        const shown = unwrapSecrets(args.inputs, "", [], true) as Record<string, unknown>;
         const parent = parents.get(key(args.type, args.name));
         const urn = newUrn(project, opts.stack, parent, args.type, args.name);
         const state = mockState(args.type, args.name, urn, inputs, preview);
@@ -162,9 +181,9 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
           name: args.name,
           parent,
           custom: args.custom ?? false,
-          inputs,
+          inputs: shown,
           secretPaths,
-          state,
+          state: mockState(args.type, args.name, urn, shown, preview),
         });
         // Secrets stay secret in the returned state, as a real provider keeps them.
         return {
