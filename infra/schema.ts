@@ -49,21 +49,20 @@ const resourceList = z.strictObject({ cpu, memory });
 export const resourcesSchema = z
   .strictObject({ requests: resourceList, limits: resourceList })
   .superRefine((r, ctx) => {
-    if (cpuPattern.test(r.requests.cpu) && cpuPattern.test(r.limits.cpu)) {
-      if (cpuMillis(r.limits.cpu) < cpuMillis(r.requests.cpu)) {
+    // zod runs this refinement even when a quantity is malformed (reported on its own), so
+    // compare only well-formed pairs.
+    const kinds = {
+      cpu: { pattern: cpuPattern, amount: cpuMillis },
+      memory: { pattern: bytesPattern, amount: bytes },
+    } as const;
+    for (const res of ["cpu", "memory"] as const) {
+      const { pattern, amount } = kinds[res];
+      if (!pattern.test(r.limits[res]) || !pattern.test(r.requests[res])) continue;
+      if (amount(r.limits[res]) < amount(r.requests[res])) {
         ctx.addIssue({
           code: "custom",
-          path: ["limits", "cpu"],
-          message: `limit ${r.limits.cpu} is below the request ${r.requests.cpu}; raise the limit or lower the request`,
-        });
-      }
-    }
-    if (bytesPattern.test(r.requests.memory) && bytesPattern.test(r.limits.memory)) {
-      if (bytes(r.limits.memory) < bytes(r.requests.memory)) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["limits", "memory"],
-          message: `limit ${r.limits.memory} is below the request ${r.requests.memory}; raise the limit or lower the request`,
+          path: ["limits", res],
+          message: `limit ${r.limits[res]} is below the request ${r.requests[res]}; raise the limit or lower the request`,
         });
       }
     }

@@ -192,6 +192,12 @@ export class Workload extends pulumi.ComponentResource {
 
     let serviceName: pulumi.Output<string> | undefined;
     const ports = main.ports ?? [];
+    const servicePorts = ports.map((p) => ({
+      name: p.name,
+      port: p.containerPort,
+      targetPort: p.name,
+      protocol: p.protocol ?? "TCP",
+    }));
     if ((args.service ?? ports.length > 0) && ports.length > 0) {
       // The Service name is set explicitly: clients reach it by this DNS name.
       const svc = new k8s.core.v1.Service(
@@ -201,12 +207,7 @@ export class Workload extends pulumi.ComponentResource {
           spec: {
             type: "ClusterIP",
             selector: this.selector,
-            ports: ports.map((p) => ({
-              name: p.name,
-              port: p.containerPort,
-              targetPort: p.name,
-              protocol: p.protocol ?? "TCP",
-            })),
+            ports: servicePorts,
           },
         },
         { parent: this },
@@ -227,12 +228,7 @@ export class Workload extends pulumi.ComponentResource {
             clusterIP: "None",
             publishNotReadyAddresses: true,
             selector: this.selector,
-            ports: ports.map((p) => ({
-              name: p.name,
-              port: p.containerPort,
-              targetPort: p.name,
-              protocol: p.protocol ?? "TCP",
-            })),
+            ports: servicePorts,
           },
         },
         { parent: this },
