@@ -3,7 +3,9 @@
  * create (a tree like `pulumi preview`, or JSON), and writes every Kubernetes object as YAML.
  *
  *   npm run plan -- --stack <dev|staging|prod> [--config-file PATH] [--out DIR] [--format text|json]
- *                   [--preview]
+ *                   [--preview] [--policy-config FILE | --no-policy]
+ *
+ * The policy pack runs over the plan with the stack's pack config (policy/config/<stack>.json).
  *
  * Exit codes: 0 success; 2 configuration or program error; 1 mandatory policy violations.
  */
@@ -13,6 +15,8 @@ import { parseArgs } from "util";
 import { stringify } from "yaml";
 import { RecordedResource, redactSecrets, runProgram } from "./lib/mock-run";
 import { loadStackFile, LoadedStackConfig, stackFile, StackFileError } from "./lib/stack-config";
+import { PackReport, PlannedResource, runPack, stackConfigFile } from "../policy/engine/evaluate";
+import { formatReport } from "../policy/engine/format";
 
 interface PlanArgs {
   stack: string;
@@ -20,6 +24,8 @@ interface PlanArgs {
   out: string;
   format: "text" | "json";
   preview: boolean;
+  /** Pack config for the policy pack; undefined when --no-policy. */
+  policyConfig?: string;
 }
 
 class UsageError extends Error {}
@@ -33,6 +39,8 @@ function parseCli(argv: string[]): PlanArgs {
       out: { type: "string" },
       format: { type: "string", default: "text" },
       preview: { type: "boolean", default: false },
+      "policy-config": { type: "string" },
+      "no-policy": { type: "boolean", default: false },
     },
     strict: true,
   });
@@ -50,6 +58,27 @@ function parseCli(argv: string[]): PlanArgs {
     out: values.out ?? path.join("out", stack),
     format,
     preview: values.preview,
+    policyConfig: values["no-policy"]
+      ? undefined
+      : (values["policy-config"] ?? packConfigFor(stack)),
+  };
+}
+
+/** The stack's pack config: policy/config/<stack>.json, or prod's (strictest) for other stacks. */
+function packConfigFor(stack: string): string {
+  const own = stackConfigFile(stack);
+  return fs.existsSync(own) ? own : stackConfigFile("prod");
+}
+
+/** What the policy pack sees of a recorded resource: Kubernetes objects with their final names. */
+export function toPlanned(r: RecordedResource): PlannedResource {
+  const isK8s = r.custom && r.type.startsWith("kubernetes:");
+  return {
+    urn: r.urn,
+    type: r.type,
+    name: r.name,
+    parent: r.parent,
+    props: isK8s ? r.state : r.inputs,
   };
 }
 
@@ -188,6 +217,18 @@ async function main(): Promise<number> {
   const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
   const resources = result.resources;
   const written = writeManifests(resources, args.out);
+  let report: PackReport | undefined;
+  if (args.policyConfig) {
+    try {
+      report = await runPack(resources.map(toPlanned), {
+        stack: args.stack,
+        configFile: args.policyConfig,
+      });
+    } catch (e) {
+      process.stderr.write(`plan: policy pack: ${(e as Error).message}\n`);
+      return 2;
+    }
+  }
 
   if (args.format === "json") {
     const doc = {
@@ -210,6 +251,7 @@ async function main(): Promise<number> {
         inputs: redactPaths(r.inputs, r.secretPaths),
       })),
       outputs: result.outputs,
+      policy: report,
     };
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   } else {
@@ -234,6 +276,8 @@ async function main(): Promise<number> {
     out.push(`Manifests: ${written.count} Kubernetes objects written under ${args.out}/`);
     for (const note of secretNotes(loaded)) out.push(`Note: ${note}`);
     out.push(`Planned in ${(elapsedMs / 1000).toFixed(2)}s`);
+    if (report) out.push("", formatReport(report, "text"));
+    else out.push("", "Policy pack: not run (--no-policy)");
     process.stdout.write(`${out.join("\n")}\n`);
   }
   if (written.secretFiles.length > 0) {
@@ -241,6 +285,12 @@ async function main(): Promise<number> {
       `plan: warning: ${written.secretFiles.length} Secret manifest(s) under ${args.out}/ contain secret values in plain text ` +
         `(file mode 0600); do not commit or share ${args.out}/.\n`,
     );
+  }
+  if (report && report.summary.mandatory > 0) {
+    process.stderr.write(
+      `plan: ${report.summary.mandatory} mandatory policy violation(s); stack ${args.stack} must not be applied\n`,
+    );
+    return 1;
   }
   return 0;
 }

@@ -1,0 +1,274 @@
+/**
+ * How every policy of the pack is built: one definition gives the CrossGuard policy (for the
+ * Pulumi engine) plus the metadata the offline evaluator, the README table and the output use.
+ *
+ * Exemptions are explicit: the resource's annotations `policy.auditflow.dev/exempt` (comma-separated
+ * policy names) and `policy.auditflow.dev/exempt-reason`, or an entry in the policy's pack config
+ * (`exempt: [{ kind, namespace, name, reason }]`). Exempted resources are never checked by that
+ * policy and are listed by `exemptions-listed`; an annotation without a reason is a violation of
+ * `exemption-has-reason`.
+ */
+import type {
+  PolicyConfigSchema,
+  ReportViolation,
+  ResourceValidationPolicy,
+  StackValidationPolicy,
+} from "@pulumi/policy";
+import { K8sObject, kindOf, nameOf, namespaceOf, Workload, workloadOf } from "./k8s";
+
+export type Theme =
+  | "resources"
+  | "probes"
+  | "security"
+  | "images"
+  | "rbac"
+  | "networking"
+  | "availability"
+  | "secrets"
+  | "metadata";
+
+/** Equivalent checks in the linters Kubernetes users compare a policy set with. */
+export interface Equivalents {
+  polaris?: string[];
+  kubeLinter?: string[];
+  kubeScore?: string[];
+}
+
+/** What the README, the offline evaluator and the output need to know about a policy. */
+export interface PolicyMeta {
+  name: string;
+  theme: Theme;
+  /** What the policy checks, one sentence. */
+  description: string;
+  /** How to fix a violation, one sentence (appended to every message). */
+  fix: string;
+  equivalents: Equivalents;
+  /** Whether the policy can remediate (used only at the "remediate" level). */
+  remediates: boolean;
+  stack: boolean;
+}
+
+export const EXEMPT_ANNOTATION = "policy.auditflow.dev/exempt";
+export const EXEMPT_REASON_ANNOTATION = "policy.auditflow.dev/exempt-reason";
+
+/** One exemption entry in a policy's pack config. */
+export interface ConfigExemption {
+  kind?: string;
+  namespace?: string;
+  name: string;
+  reason: string;
+}
+
+const exemptSchema = {
+  type: "array",
+  items: {
+    type: "object",
+    properties: {
+      kind: { type: "string" },
+      namespace: { type: "string" },
+      name: { type: "string" },
+      reason: { type: "string", minLength: 1 },
+    },
+    required: ["name", "reason"],
+  },
+  default: [],
+} as const;
+
+/** The policy names an object's annotation exempts it from. */
+export function annotatedExemptions(props: K8sObject | undefined): string[] {
+  const raw = props?.metadata?.annotations?.[EXEMPT_ANNOTATION];
+  return typeof raw === "string"
+    ? raw
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : [];
+}
+
+/** Why the object is exempt from the policy, or undefined when it is not (or gives no reason). */
+export function exemptionOf(
+  policy: string,
+  type: string,
+  props: K8sObject | undefined,
+  name: string,
+  config: { exempt?: ConfigExemption[] },
+): { reason: string; source: "annotation" | "pack config" } | undefined {
+  if (annotatedExemptions(props).includes(policy)) {
+    const reason = props?.metadata?.annotations?.[EXEMPT_REASON_ANNOTATION];
+    if (typeof reason === "string" && reason.trim() !== "") return { reason, source: "annotation" };
+    return undefined; // no reason: not exempt (and exemption-has-reason reports it)
+  }
+  const kind = kindOf(type);
+  const objName = nameOf(props, name);
+  const ns = namespaceOf(props);
+  const entry = (config.exempt ?? []).find(
+    (e) =>
+      (e.name === objName || e.name === name) &&
+      (e.kind === undefined || e.kind === kind) &&
+      (e.namespace === undefined || e.namespace === ns),
+  );
+  return entry ? { reason: entry.reason, source: "pack config" } : undefined;
+}
+
+export const registry = new Map<string, PolicyMeta>();
+
+interface Common<C> {
+  name: string;
+  theme: Theme;
+  description: string;
+  fix: string;
+  equivalents: Equivalents;
+  /** Extra config properties (JSON schema) besides `exempt`. */
+  config?: Record<string, unknown>;
+  /** Typed view of getConfig(). */
+  _config?: C;
+}
+
+export interface ResourceCheckArgs<C> {
+  type: string;
+  kind: string;
+  props: K8sObject;
+  name: string;
+  urn: string;
+  config: C & { exempt?: ConfigExemption[] };
+  /** The pod-bearing part when the object is a workload. */
+  workload?: Workload;
+}
+
+export interface ResourcePolicyDef<C> extends Common<C> {
+  /** Kubernetes kinds the policy applies to; all Kubernetes objects when omitted. */
+  kinds?: string[];
+  /** Only workloads (objects with a pod template). */
+  workloads?: boolean;
+  /** Problems found, each "what is wrong, where" (the fix is appended). */
+  check: (args: ResourceCheckArgs<C>) => string[];
+  /** A safe, unambiguous fix, applied only at the "remediate" level. */
+  remediate?: (props: K8sObject) => K8sObject | undefined;
+}
+
+function schemaOf(extra: Record<string, unknown> | undefined): PolicyConfigSchema {
+  return {
+    properties: { exempt: exemptSchema, ...(extra ?? {}) },
+  } as unknown as PolicyConfigSchema;
+}
+
+function message(problem: string, fix: string): string {
+  return `${problem}. Fix: ${fix}`;
+}
+
+/** Whether a resource-level policy applies to a type/props pair (kinds and workload filters). */
+function applies<C>(def: ResourcePolicyDef<C>, type: string, props: K8sObject | undefined) {
+  const kind = kindOf(type);
+  if (!kind || !props) return undefined;
+  if (def.kinds && !def.kinds.includes(kind)) return undefined;
+  const workload = workloadOf(type, props);
+  if (def.workloads && !workload) return undefined;
+  return { kind, workload };
+}
+
+export function resourcePolicy<C extends object = object>(
+  def: ResourcePolicyDef<C>,
+): ResourceValidationPolicy {
+  registry.set(def.name, {
+    name: def.name,
+    theme: def.theme,
+    description: def.description,
+    fix: def.fix,
+    equivalents: def.equivalents,
+    remediates: !!def.remediate,
+    stack: false,
+  });
+  const policy: ResourceValidationPolicy = {
+    name: def.name,
+    description: def.description,
+    remediationSteps: def.fix,
+    configSchema: schemaOf(def.config),
+    validateResource: (args, report: ReportViolation) => {
+      const props = args.props as K8sObject;
+      const hit = applies(def, args.type, props);
+      if (!hit) return;
+      const config = args.getConfig<C & { exempt?: ConfigExemption[] }>();
+      if (exemptionOf(def.name, args.type, props, args.name, config)) return;
+      for (const problem of def.check({
+        type: args.type,
+        props,
+        name: args.name,
+        urn: args.urn,
+        config,
+        ...hit,
+      })) {
+        report(message(problem, def.fix));
+      }
+    },
+  };
+  if (def.remediate) {
+    const remediate = def.remediate;
+    policy.remediateResource = (args) => {
+      const props = args.props as K8sObject;
+      if (!applies(def, args.type, props)) return undefined;
+      if (exemptionOf(def.name, args.type, props, args.name, args.getConfig())) return undefined;
+      return remediate(structuredClone(props));
+    };
+  }
+  return policy;
+}
+
+/** A resource as stack policies see it. */
+export interface StackResource {
+  type: string;
+  kind: string;
+  name: string;
+  urn: string;
+  props: K8sObject;
+}
+
+export interface StackPolicyDef<C> extends Common<C> {
+  /** Also hand non-Kubernetes resources to `check` (their kind is the type's last part). */
+  allResources?: boolean;
+  /**
+   * Problems found, each with the resource it concerns. `subjects` are the resources the policy
+   * judges (exempted ones left out); `all` are every Kubernetes object of the stack, for context.
+   */
+  check: (
+    subjects: StackResource[],
+    all: StackResource[],
+    config: C,
+  ) => { urn?: string; problem: string }[];
+}
+
+export function stackPolicy<C extends object = object>(
+  def: StackPolicyDef<C>,
+): StackValidationPolicy {
+  registry.set(def.name, {
+    name: def.name,
+    theme: def.theme,
+    description: def.description,
+    fix: def.fix,
+    equivalents: def.equivalents,
+    remediates: false,
+    stack: true,
+  });
+  return {
+    name: def.name,
+    description: def.description,
+    remediationSteps: def.fix,
+    configSchema: schemaOf(def.config),
+    validateStack: (args, report) => {
+      const config = args.getConfig<C & { exempt?: ConfigExemption[] }>();
+      const resources: StackResource[] = args.resources
+        .filter((r) => r.props && (def.allResources || kindOf(r.type) !== undefined))
+        .map((r) => ({
+          type: r.type,
+          kind: kindOf(r.type) ?? r.type.split(":").pop() ?? r.type,
+          name: r.name,
+          urn: r.urn,
+          props: r.props as K8sObject,
+        }));
+      const subjects = resources.filter(
+        (r) => !exemptionOf(def.name, r.type, r.props, r.name, config),
+      );
+      for (const v of def.check(subjects, resources, config))
+        report(message(v.problem, def.fix), v.urn);
+    },
+  };
+}

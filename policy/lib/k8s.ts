@@ -1,0 +1,112 @@
+/**
+ * Reading Kubernetes objects out of Pulumi resource properties, whatever created them: typed
+ * resources, YAML ConfigFile/ConfigGroup children and Helm chart children all carry the same
+ * `kubernetes:<group>/<version>:<Kind>` type and the object in `props`.
+ */
+
+/**
+ * A Kubernetes object: apiVersion/kind/metadata/spec and the rest, all optional (preview, partial
+ * input, any API version). Policies read it defensively with optional chaining, so it is untyped.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type K8sObject = Record<string, any>;
+
+export const WORKLOAD_KINDS = [
+  "Deployment",
+  "StatefulSet",
+  "DaemonSet",
+  "ReplicaSet",
+  "Job",
+  "CronJob",
+  "Pod",
+] as const;
+export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
+
+/** `Deployment` for `kubernetes:apps/v1:Deployment`; undefined for anything not Kubernetes. */
+export function kindOf(type: string): string | undefined {
+  if (!type.startsWith("kubernetes:")) return undefined;
+  return type.split(":")[2];
+}
+
+/** `apps/v1` for `kubernetes:apps/v1:Deployment`, `v1` for core. */
+export function apiVersionOf(type: string): string | undefined {
+  const gv = type.split(":")[1];
+  if (!gv) return undefined;
+  return gv.startsWith("core/") ? gv.slice(5) : gv;
+}
+
+export function isKind(type: string, ...kinds: string[]): boolean {
+  const k = kindOf(type);
+  return k !== undefined && kinds.includes(k);
+}
+
+export interface Workload {
+  kind: WorkloadKind;
+  /** The pod spec (template.spec, jobTemplate.spec.template.spec or the Pod's spec). */
+  pod: K8sObject;
+  /** Labels of the pod template (or the Pod). */
+  podLabels: Record<string, string>;
+  /** Replicas for Deployment/StatefulSet/ReplicaSet; undefined elsewhere. */
+  replicas?: number;
+  /** spec.selector.matchLabels where the kind has one. */
+  selector?: Record<string, string>;
+  /** True for pods that are expected to keep running (not Jobs or CronJobs). */
+  longRunning: boolean;
+}
+
+/** The pod-bearing part of a workload object, or undefined for other kinds. */
+export function workloadOf(type: string, props: K8sObject | undefined): Workload | undefined {
+  const kind = kindOf(type) as WorkloadKind | undefined;
+  if (!kind || !(WORKLOAD_KINDS as readonly string[]).includes(kind) || !props) return undefined;
+  const spec = props.spec ?? {};
+  if (kind === "Pod") {
+    return { kind, pod: spec, podLabels: props.metadata?.labels ?? {}, longRunning: true };
+  }
+  const template = kind === "CronJob" ? spec.jobTemplate?.spec?.template : spec.template;
+  return {
+    kind,
+    pod: template?.spec ?? {},
+    podLabels: template?.metadata?.labels ?? {},
+    replicas: ["Deployment", "StatefulSet", "ReplicaSet"].includes(kind)
+      ? (spec.replicas ?? 1)
+      : undefined,
+    selector: spec.selector?.matchLabels,
+    longRunning: !["Job", "CronJob"].includes(kind),
+  };
+}
+
+export interface ContainerRef {
+  c: K8sObject;
+  init: boolean;
+  /** `container "app"` or `init container "migrate"`, for messages. */
+  label: string;
+}
+
+/** Every container of a pod spec, init containers included. */
+export function containersOf(pod: K8sObject): ContainerRef[] {
+  const list = (xs: unknown, init: boolean): ContainerRef[] =>
+    Array.isArray(xs)
+      ? xs.map((c: K8sObject) => ({
+          c,
+          init,
+          label: `${init ? "init container" : "container"} "${c?.name ?? "?"}"`,
+        }))
+      : [];
+  return [...list(pod.initContainers, true), ...list(pod.containers, false)];
+}
+
+export function namespaceOf(props: K8sObject | undefined): string | undefined {
+  return props?.metadata?.namespace;
+}
+
+export function nameOf(props: K8sObject | undefined, fallback: string): string {
+  return props?.metadata?.name ?? fallback;
+}
+
+/** True when every label of the selector is on the object (an empty selector matches everything). */
+export function selects(
+  selector: Record<string, string> | undefined,
+  labels: Record<string, string>,
+): boolean {
+  return Object.entries(selector ?? {}).every(([k, v]) => labels?.[k] === v);
+}

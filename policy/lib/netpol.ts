@@ -1,0 +1,52 @@
+/** NetworkPolicy and pod matching across a stack. */
+import { K8sObject, selects, workloadOf } from "./k8s";
+import type { StackResource } from "./define";
+
+export interface PodGroup {
+  owner: StackResource;
+  namespace: string | undefined;
+  labels: Record<string, string>;
+  pod: K8sObject;
+}
+
+/** The pod templates of every workload in the stack. */
+export function podGroups(resources: StackResource[]): PodGroup[] {
+  return resources.flatMap((r) => {
+    const w = workloadOf(r.type, r.props);
+    return w
+      ? [
+          {
+            owner: r,
+            namespace: r.props?.metadata?.namespace,
+            labels: w.podLabels ?? {},
+            pod: w.pod,
+          },
+        ]
+      : [];
+  });
+}
+
+/** Whether a label selector (matchLabels and matchExpressions) matches labels. */
+export function labelSelectorMatches(
+  sel: K8sObject | undefined,
+  labels: Record<string, string>,
+): boolean {
+  if (!sel) return true;
+  if (!selects(sel.matchLabels, labels)) return false;
+  return (Array.isArray(sel.matchExpressions) ? sel.matchExpressions : []).every((e: K8sObject) => {
+    const v = labels[e?.key];
+    const values: string[] = Array.isArray(e?.values) ? e.values : [];
+    switch (e?.operator) {
+      case "In":
+        return v !== undefined && values.includes(v);
+      case "NotIn":
+        return v === undefined || !values.includes(v);
+      case "Exists":
+        return v !== undefined;
+      case "DoesNotExist":
+        return v === undefined;
+      default:
+        return false;
+    }
+  });
+}

@@ -1,0 +1,24 @@
+import { containersOf } from "../../lib/k8s";
+import { parseImage } from "../../lib/image";
+import { resourcePolicy } from "../../lib/define";
+
+export const allowedRegistries = resourcePolicy<{ registries?: string[] }>({
+  name: "allowed-registries",
+  theme: "images",
+  description: "Images come only from the registries the pack config allows.",
+  fix: "pull the image from an allowed registry (mirror it there), or add the registry to the pack config's allowed-registries list",
+  equivalents: { kubeLinter: ["latest-tag"] },
+  config: { registries: { type: "array", items: { type: "string" }, default: [] } },
+  workloads: true,
+  check: ({ workload, config }) => {
+    const allowed = config.registries ?? [];
+    if (allowed.length === 0) return [];
+    return containersOf(workload!.pod).flatMap(({ c, label }) => {
+      if (typeof c?.image !== "string") return [];
+      const { registry } = parseImage(c.image);
+      return allowed.includes(registry)
+        ? []
+        : [`${label} image ${c.image} comes from ${registry}, not one of ${allowed.join(", ")}`];
+    });
+  },
+});

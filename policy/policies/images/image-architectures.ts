@@ -1,0 +1,41 @@
+import { K8sObject } from "../../lib/k8s";
+import { stackPolicy } from "../../lib/define";
+
+/** Platforms an image build resource targets, e.g. ["linux/amd64", "linux/arm64"]. */
+function platformsOf(type: string, props: K8sObject): string[] | undefined {
+  if (type === "docker-build:index:Image")
+    return Array.isArray(props.platforms) ? props.platforms : [];
+  if (type === "docker:index/image:Image") {
+    const p = props.build?.platform;
+    return typeof p === "string" ? p.split(",").map((s) => s.trim()) : [];
+  }
+  return undefined;
+}
+
+/**
+ * Images the program builds must cover every CPU architecture the stack's nodes have, or pods land
+ * on nodes that cannot run them. The architectures come from the pack config (the stack's nodes).
+ */
+export const imageArchitectures = stackPolicy<{ architectures?: string[] }>({
+  name: "image-architectures",
+  theme: "images",
+  description: "Images built by the program include every architecture the stack's nodes have.",
+  fix: "add the missing linux/<arch> platform to the image build's platforms",
+  equivalents: {},
+  allResources: true,
+  config: { architectures: { type: "array", items: { type: "string" }, default: [] } },
+  check: (subjects, _all, config) =>
+    subjects.flatMap((r) => {
+      const platforms = platformsOf(r.type, r.props);
+      if (!platforms) return [];
+      const missing = (config.architectures ?? []).filter((a) => !platforms.includes(`linux/${a}`));
+      return missing.length
+        ? [
+            {
+              urn: r.urn,
+              problem: `image build ${r.name} lacks ${missing.map((a) => `linux/${a}`).join(", ")} (builds ${platforms.join(", ") || "the host platform only"})`,
+            },
+          ]
+        : [];
+    }),
+});

@@ -1,0 +1,23 @@
+import {
+  annotatedExemptions,
+  EXEMPT_ANNOTATION,
+  EXEMPT_REASON_ANNOTATION,
+  resourcePolicy,
+} from "../../lib/define";
+
+export const exemptionHasReason = resourcePolicy({
+  name: "exemption-has-reason",
+  theme: "metadata",
+  description: `An exemption annotation (${EXEMPT_ANNOTATION}) comes with a non-empty ${EXEMPT_REASON_ANNOTATION}; without one the exemption does not apply.`,
+  fix: `add the ${EXEMPT_REASON_ANNOTATION} annotation explaining why the object cannot comply`,
+  equivalents: {},
+  check: ({ props }) => {
+    const exempt = annotatedExemptions(props);
+    const reason = props.metadata?.annotations?.[EXEMPT_REASON_ANNOTATION];
+    return exempt.length && (typeof reason !== "string" || reason.trim() === "")
+      ? [
+          `the object is exempted from ${exempt.join(", ")} without a reason, so the exemption is ignored`,
+        ]
+      : [];
+  },
+});

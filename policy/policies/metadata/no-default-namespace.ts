@@ -1,0 +1,36 @@
+import { resourcePolicy } from "../../lib/define";
+
+/** Kinds that live outside namespaces. */
+const CLUSTER_SCOPED = [
+  "Namespace",
+  "ClusterRole",
+  "ClusterRoleBinding",
+  "CustomResourceDefinition",
+  "PersistentVolume",
+  "StorageClass",
+  "PriorityClass",
+  "IngressClass",
+  "Node",
+  "ValidatingWebhookConfiguration",
+  "MutatingWebhookConfiguration",
+  "APIService",
+  "RuntimeClass",
+  "CSIDriver",
+];
+
+export const noDefaultNamespace = resourcePolicy({
+  name: "no-default-namespace",
+  theme: "metadata",
+  description: "Namespaced objects name their namespace, and it is not `default`.",
+  fix: "set metadata.namespace to the platform namespace the object belongs to",
+  equivalents: { kubeLinter: ["use-namespace"] },
+  check: ({ kind, props }) => {
+    if (CLUSTER_SCOPED.includes(kind)) return [];
+    const ns = props.metadata?.namespace;
+    return ns === undefined
+      ? ["the object sets no namespace (it lands in default)"]
+      : ns === "default"
+        ? ["the object is in the default namespace"]
+        : [];
+  },
+});

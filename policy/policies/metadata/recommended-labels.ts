@@ -1,0 +1,27 @@
+import { resourcePolicy } from "../../lib/define";
+
+const REQUIRED = [
+  "app.kubernetes.io/name",
+  "app.kubernetes.io/part-of",
+  "app.kubernetes.io/managed-by",
+];
+
+export const recommendedLabels = resourcePolicy({
+  name: "recommended-labels",
+  theme: "metadata",
+  description: `Every object carries the recommended labels ${REQUIRED.join(", ")} (workloads also on their pod template).`,
+  fix: "add the app.kubernetes.io/name, part-of and managed-by labels (the Workload helper sets them)",
+  equivalents: { kubeLinter: ["required-label-owner"], kubeScore: ["label-values"] },
+  check: ({ props, workload }) => {
+    const missing = (labels: Record<string, string> | undefined) =>
+      REQUIRED.filter((l) => !labels?.[l]);
+    return [
+      ...(missing(props.metadata?.labels).length
+        ? [`labels ${missing(props.metadata?.labels).join(", ")} are missing`]
+        : []),
+      ...(workload && workload.kind !== "Pod" && missing(workload.podLabels).length
+        ? [`the pod template lacks ${missing(workload.podLabels).join(", ")}`]
+        : []),
+    ];
+  },
+});

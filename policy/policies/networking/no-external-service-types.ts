@@ -1,0 +1,25 @@
+import { resourcePolicy } from "../../lib/define";
+
+export const noExternalServiceTypes = resourcePolicy<{
+  allowNodePort?: boolean;
+  allowLoadBalancer?: boolean;
+}>({
+  name: "no-external-service-types",
+  theme: "networking",
+  description:
+    "Services are ClusterIP; NodePort and LoadBalancer only where the pack config allows them.",
+  fix: "use a ClusterIP Service behind the Ingress, or allow the type in the pack config for this stack",
+  equivalents: { kubeLinter: ["exposed-services"], kubeScore: ["service-type"] },
+  kinds: ["Service"],
+  config: {
+    allowNodePort: { type: "boolean", default: false },
+    allowLoadBalancer: { type: "boolean", default: false },
+  },
+  check: ({ props, config }) => {
+    const t = props.spec?.type;
+    if (t === "NodePort" && !config.allowNodePort) return ["the Service is of type NodePort"];
+    if (t === "LoadBalancer" && !config.allowLoadBalancer)
+      return ["the Service is of type LoadBalancer"];
+    return [];
+  },
+});

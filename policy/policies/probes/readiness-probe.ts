@@ -1,0 +1,21 @@
+import { containersOf } from "../../lib/k8s";
+import { resourcePolicy } from "../../lib/define";
+
+export const readinessProbe = resourcePolicy({
+  name: "readiness-probe",
+  theme: "probes",
+  description: "Every container of a long-running workload has a readiness probe.",
+  fix: "add a readinessProbe that fails while the container cannot serve (e.g. httpGet /readyz)",
+  equivalents: {
+    polaris: ["readinessProbeMissing"],
+    kubeLinter: ["no-readiness-probe"],
+    kubeScore: ["container-probes"],
+  },
+  workloads: true,
+  check: ({ workload }) =>
+    workload!.longRunning
+      ? containersOf(workload!.pod)
+          .filter((x) => !x.init && !x.c?.readinessProbe)
+          .map((x) => `${x.label} has no readiness probe`)
+      : [],
+});

@@ -1,0 +1,20 @@
+import { grants, rulesOf } from "../../lib/rbac";
+import { resourcePolicy } from "../../lib/define";
+
+export const noClusterWideSecretRead = resourcePolicy({
+  name: "no-cluster-wide-secret-read",
+  theme: "rbac",
+  description:
+    "No ClusterRole can get, list or watch Secrets (that reads every namespace's secrets).",
+  fix: "grant Secret access with a namespaced Role, limited by resourceNames where possible",
+  equivalents: { kubeLinter: ["access-to-secrets"], polaris: ["clusterrolePodExecAttach"] },
+  kinds: ["ClusterRole"],
+  check: ({ props }) =>
+    rulesOf(props)
+      .filter(
+        (r) =>
+          (r.apiGroups.includes("") || r.apiGroups.includes("*")) &&
+          grants(r, "secrets", ["get", "list", "watch"]),
+      )
+      .map((r) => `rule ${r.index} lets the subject read Secrets cluster-wide`),
+});

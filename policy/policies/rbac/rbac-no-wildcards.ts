@@ -1,0 +1,17 @@
+import { rulesOf } from "../../lib/rbac";
+import { resourcePolicy } from "../../lib/define";
+
+export const rbacNoWildcards = resourcePolicy({
+  name: "rbac-no-wildcards",
+  theme: "rbac",
+  description: "Roles and ClusterRoles name their apiGroups, resources and verbs; no `*`.",
+  fix: "list the exact apiGroups, resources and verbs the subject needs instead of *",
+  equivalents: { kubeLinter: ["wildcard-in-rules"], polaris: ["rbacPermissionsWildcard"] },
+  kinds: ["Role", "ClusterRole"],
+  check: ({ props }) =>
+    rulesOf(props).flatMap((r) =>
+      (["apiGroups", "resources", "verbs"] as const)
+        .filter((f) => r[f].includes("*"))
+        .map((f) => `rule ${r.index} uses * in ${f}`),
+    ),
+});
