@@ -143,6 +143,7 @@ export class Workload extends pulumi.ComponentResource {
     this.selector = selectorLabels(identity);
     this.peer = { podLabels: this.selector, namespace: args.namespace };
     const metadata = { namespace: args.namespace, labels };
+
     const podLabels = {
       ...labels,
       ...(args.automountServiceAccountToken ? { "auditflow.dev/api-access": "true" } : {}),
@@ -150,7 +151,11 @@ export class Workload extends pulumi.ComponentResource {
 
     const sa = new k8s.core.v1.ServiceAccount(
       name,
-      { metadata, automountServiceAccountToken: args.automountServiceAccountToken ?? false },
+      {
+        // The API-access label says why this account mounts a token (the policy pack reads it).
+        metadata: { ...metadata, labels: podLabels },
+        automountServiceAccountToken: args.automountServiceAccountToken ?? false,
+      },
       { parent: this },
     );
     this.serviceAccountName = sa.metadata.name;

@@ -202,6 +202,8 @@ export async function runPack(
   const notApplicable = (reason?: string): never => {
     throw new NotApplicable(reason);
   };
+  const byUrn = new Map(resources.map((r) => [r.urn, r]));
+  const unknowns = new Set(resources.filter((r) => containsUnknown(r.props)));
   const record = (
     policy: Policy,
     level: EnforcementLevel,
@@ -209,7 +211,7 @@ export async function runPack(
     message: string,
     urn?: string,
   ) => {
-    const target = urn ? (resources.find((x) => x.urn === urn) ?? r) : r;
+    const target = urn ? (byUrn.get(urn) ?? r) : r;
     report.violations.push({
       policy: policy.name,
       theme: registry.get(policy.name)?.theme ?? "unknown",
@@ -242,44 +244,49 @@ export async function runPack(
     }
   };
 
-  // Resource policies, with remediation first where the stack chose that level.
+  // Resource policies, with remediation first where the stack chose that level. One args object
+  // per resource is reused across policies (only getConfig differs), as this loop is the hot path.
   if (opts.only !== "stack") {
-    const resourcePolicies = active.filter(
-      (x) => "validateResource" in x.p || "remediateResource" in x.p,
-    ) as {
-      p: ResourceValidationPolicy;
-      level: EnforcementLevel;
-      props: Record<string, unknown>;
-    }[];
+    const resourcePolicies = active
+      .filter((x) => "validateResource" in x.p || "remediateResource" in x.p)
+      .map((x) => {
+        const p = x.p as ResourceValidationPolicy;
+        const v = p.validateResource;
+        return {
+          ...x,
+          p,
+          getConfig: () => x.props,
+          validations: Array.isArray(v) ? v : v ? [v] : [],
+        };
+      });
     for (const r of resources) {
-      const unknowns = containsUnknown(r.props);
-      let props = unknowns ? unknownChecking(r.props) : r.props;
-      for (const { p, level, props: cfg } of resourcePolicies) {
-        const args = {
-          type: r.type,
-          name: r.name,
-          urn: r.urn,
-          props,
-          getConfig: () => cfg,
-          notApplicable,
-        } as unknown as ResourceValidationArgs;
+      let props = unknowns.has(r) ? unknownChecking(r.props) : r.props;
+      const args = {
+        type: r.type,
+        name: r.name,
+        urn: r.urn,
+        props,
+        getConfig: undefined as unknown,
+        notApplicable,
+      };
+      const typed = args as unknown as ResourceValidationArgs;
+      for (const { p, level, getConfig, validations } of resourcePolicies) {
+        args.getConfig = getConfig;
         if (level === "remediate" && p.remediateResource) {
           guard(p, r, () => {
-            const fixed = p.remediateResource!(args);
-            if (fixed && typeof (fixed as Promise<unknown>).then !== "function") {
+            const fixed = p.remediateResource!(typed);
+            // A remediation that returns the props unchanged did not remediate anything.
+            const changed = fixed && JSON.stringify(fixed) !== JSON.stringify(props);
+            if (changed && typeof (fixed as Promise<unknown>).then !== "function") {
               props = fixed as Record<string, unknown>;
-              (args as { props: unknown }).props = props;
+              args.props = props;
               report.remediations.push({ policy: p.name, resource: refOf(r) });
             }
           });
         }
-        const validations = Array.isArray(p.validateResource)
-          ? p.validateResource
-          : p.validateResource
-            ? [p.validateResource]
-            : [];
-        for (const v of validations)
-          guard(p, r, () => v(args, (message) => record(p, level, r, message)));
+        for (const v of validations) {
+          guard(p, r, () => v(typed, (message) => record(p, level, r, message)));
+        }
       }
     }
   }
@@ -290,7 +297,7 @@ export async function runPack(
       type: r.type,
       name: r.name,
       urn: r.urn,
-      props: containsUnknown(r.props) ? unknownChecking(r.props) : r.props,
+      props: unknowns.has(r) ? unknownChecking(r.props) : r.props,
       dependencies: [],
       propertyDependencies: {},
     }));

@@ -98,6 +98,7 @@ export function exemptionOf(
     if (typeof reason === "string" && reason.trim() !== "") return { reason, source: "annotation" };
     return undefined; // no reason: not exempt (and exemption-has-reason reports it)
   }
+  if (!config.exempt?.length) return undefined;
   const kind = kindOf(type);
   const objName = nameOf(props, name);
   const ns = namespaceOf(props);

@@ -22,10 +22,14 @@ export const WORKLOAD_KINDS = [
 ] as const;
 export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 
+const kinds = new Map<string, string | undefined>();
+
 /** `Deployment` for `kubernetes:apps/v1:Deployment`; undefined for anything not Kubernetes. */
 export function kindOf(type: string): string | undefined {
-  if (!type.startsWith("kubernetes:")) return undefined;
-  return type.split(":")[2];
+  if (kinds.has(type)) return kinds.get(type);
+  const kind = type.startsWith("kubernetes:") ? type.split(":")[2] : undefined;
+  kinds.set(type, kind);
+  return kind;
 }
 
 /** `apps/v1` for `kubernetes:apps/v1:Deployment`, `v1` for core. */
@@ -54,10 +58,24 @@ export interface Workload {
   longRunning: boolean;
 }
 
-/** The pod-bearing part of a workload object, or undefined for other kinds. */
+const workloads = new WeakMap<object, Workload | null>();
+
+/**
+ * The pod-bearing part of a workload object, or undefined for other kinds. Cached per props object:
+ * every policy of the pack asks for it, and props are not changed while the pack runs.
+ */
 export function workloadOf(type: string, props: K8sObject | undefined): Workload | undefined {
+  if (!props || typeof props !== "object") return undefined;
+  const hit = workloads.get(props);
+  if (hit !== undefined) return hit ?? undefined;
+  const w = readWorkload(type, props);
+  workloads.set(props, w ?? null);
+  return w;
+}
+
+function readWorkload(type: string, props: K8sObject): Workload | undefined {
   const kind = kindOf(type) as WorkloadKind | undefined;
-  if (!kind || !(WORKLOAD_KINDS as readonly string[]).includes(kind) || !props) return undefined;
+  if (!kind || !(WORKLOAD_KINDS as readonly string[]).includes(kind)) return undefined;
   const spec = props.spec ?? {};
   if (kind === "Pod") {
     return { kind, pod: spec, podLabels: props.metadata?.labels ?? {}, longRunning: true };

@@ -50,3 +50,18 @@ export function labelSelectorMatches(
     }
   });
 }
+
+/** Items grouped by namespace, so matching within a namespace does not scan the whole stack. */
+export function byNamespace<T>(
+  items: T[],
+  ns: (t: T) => string | undefined,
+): Map<string | undefined, T[]> {
+  const m = new Map<string | undefined, T[]>();
+  for (const it of items) {
+    const k = ns(it);
+    const list = m.get(k);
+    if (list) list.push(it);
+    else m.set(k, [it]);
+  }
+  return m;
+}

@@ -115,3 +115,31 @@ test("unreadable input and bad flags exit 2 with a clear message", () => {
   expect(format.stderr).toContain('--format must be text or json (got "xml")');
   expect(plan([]).stderr).toContain("--stack is required");
 });
+
+test("mandatory policy violations make the plan exit 1", () => {
+  const pack = path.join(tmp, "strict-registries.json");
+  fs.writeFileSync(
+    pack,
+    JSON.stringify({
+      all: "advisory",
+      "allowed-registries": { enforcementLevel: "mandatory", registries: ["registry.internal"] },
+    }),
+  );
+  const r = plan(["--stack", "dev", "--out", path.join(tmp, "strict"), "--policy-config", pack]);
+  expect(r.code).toBe(1);
+  expect(r.stdout).toMatch(
+    /\[mandatory\] allowed-registries: container "app" image ghcr.io\/auditflow\/audit-event-generator:0.4.2 comes from ghcr.io, not one of registry.internal/,
+  );
+  expect(r.stderr).toMatch(/mandatory policy violation\(s\); stack dev must not be applied/);
+});
+
+test("the plan reports the stack's policy summary", () => {
+  const r = plan(["--stack", "prod", "--out", path.join(tmp, "summary")]);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(
+    /Policy pack auditflow-kubernetes \(stack prod\): 53 policies over \d+ resources/,
+  );
+  expect(r.stdout).toMatch(
+    /Policy summary: 0 mandatory, 0 advisory violation\(s\), 0 exemption\(s\)/,
+  );
+});

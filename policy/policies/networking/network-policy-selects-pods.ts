@@ -1,4 +1,4 @@
-import { labelSelectorMatches, podGroups } from "../../lib/netpol";
+import { byNamespace, labelSelectorMatches, podGroups } from "../../lib/netpol";
 import { stackPolicy } from "../../lib/define";
 
 export const networkPolicySelectsPods = stackPolicy({
@@ -9,7 +9,7 @@ export const networkPolicySelectsPods = stackPolicy({
   fix: "correct the podSelector labels so they match the intended pods, or delete the policy",
   equivalents: { kubeScore: ["networkpolicy-targets-pod"] },
   check: (subjects, all) => {
-    const groups = podGroups(all);
+    const groups = byNamespace(podGroups(all), (g) => g.namespace);
     return subjects
       .filter((r) => r.kind === "NetworkPolicy")
       .filter((r) => {
@@ -18,10 +18,8 @@ export const networkPolicySelectsPods = stackPolicy({
       })
       .filter(
         (r) =>
-          !groups.some(
-            (g) =>
-              g.namespace === r.props?.metadata?.namespace &&
-              labelSelectorMatches(r.props.spec.podSelector, g.labels),
+          !(groups.get(r.props?.metadata?.namespace) ?? []).some((g) =>
+            labelSelectorMatches(r.props.spec.podSelector, g.labels),
           ),
       )
       .map((r) => ({

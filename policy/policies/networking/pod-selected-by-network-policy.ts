@@ -1,4 +1,4 @@
-import { labelSelectorMatches, podGroups } from "../../lib/netpol";
+import { byNamespace, labelSelectorMatches, podGroups } from "../../lib/netpol";
 import { stackPolicy } from "../../lib/define";
 
 export const podSelectedByNetworkPolicy = stackPolicy({
@@ -9,20 +9,20 @@ export const podSelectedByNetworkPolicy = stackPolicy({
   fix: "add a NetworkPolicy whose podSelector matches the pods and lists who may reach them",
   equivalents: { kubeScore: ["pod-networkpolicy"] },
   check: (subjects, all) => {
-    const policies = all.filter((r) => r.kind === "NetworkPolicy");
+    const specific = all.filter((p) => {
+      const sel = p.props?.spec?.podSelector;
+      return (
+        p.kind === "NetworkPolicy" &&
+        (Object.keys(sel?.matchLabels ?? {}).length > 0 || sel?.matchExpressions?.length > 0)
+      );
+    });
+    const policies = byNamespace(specific, (p) => p.props?.metadata?.namespace);
     return podGroups(subjects)
       .filter(
         (g) =>
-          !policies.some((p) => {
-            const sel = p.props?.spec?.podSelector;
-            const specific =
-              Object.keys(sel?.matchLabels ?? {}).length > 0 || sel?.matchExpressions?.length > 0;
-            return (
-              specific &&
-              p.props?.metadata?.namespace === g.namespace &&
-              labelSelectorMatches(sel, g.labels)
-            );
-          }),
+          !(policies.get(g.namespace) ?? []).some((p) =>
+            labelSelectorMatches(p.props.spec.podSelector, g.labels),
+          ),
       )
       .map((g) => ({
         urn: g.owner.urn,

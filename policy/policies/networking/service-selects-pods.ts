@@ -1,4 +1,4 @@
-import { podGroups } from "../../lib/netpol";
+import { byNamespace, podGroups } from "../../lib/netpol";
 import { selects } from "../../lib/k8s";
 import { stackPolicy } from "../../lib/define";
 
@@ -9,7 +9,7 @@ export const serviceSelectsPods = stackPolicy({
   fix: "make the Service's selector match the workload's pod template labels",
   equivalents: { kubeLinter: ["dangling-service"], kubeScore: ["service-targets-pod"] },
   check: (subjects, all) => {
-    const groups = podGroups(all);
+    const groups = byNamespace(podGroups(all), (g) => g.namespace);
     return subjects
       .filter(
         (r) =>
@@ -19,10 +19,8 @@ export const serviceSelectsPods = stackPolicy({
       )
       .filter(
         (r) =>
-          !groups.some(
-            (g) =>
-              g.namespace === r.props?.metadata?.namespace &&
-              selects(r.props.spec.selector, g.labels),
+          !(groups.get(r.props?.metadata?.namespace) ?? []).some((g) =>
+            selects(r.props.spec.selector, g.labels),
           ),
       )
       .map((r) => ({

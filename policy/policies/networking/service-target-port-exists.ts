@@ -1,5 +1,5 @@
 import { containersOf, K8sObject, selects } from "../../lib/k8s";
-import { podGroups } from "../../lib/netpol";
+import { byNamespace, podGroups } from "../../lib/netpol";
 import { stackPolicy } from "../../lib/define";
 
 export const serviceTargetPortExists = stackPolicy({
@@ -10,7 +10,7 @@ export const serviceTargetPortExists = stackPolicy({
   fix: "set targetPort to a port name or number the selected containers declare",
   equivalents: { kubeLinter: ["dangling-service"], kubeScore: ["service-targets-pod"] },
   check: (subjects, all) => {
-    const groups = podGroups(all);
+    const groups = byNamespace(podGroups(all), (g) => g.namespace);
     return subjects
       .filter(
         (r) =>
@@ -19,10 +19,8 @@ export const serviceTargetPortExists = stackPolicy({
           Object.keys(r.props.spec.selector).length > 0,
       )
       .flatMap((r) => {
-        const targets = groups.filter(
-          (g) =>
-            g.namespace === r.props?.metadata?.namespace &&
-            selects(r.props.spec.selector, g.labels),
+        const targets = (groups.get(r.props?.metadata?.namespace) ?? []).filter((g) =>
+          selects(r.props.spec.selector, g.labels),
         );
         if (targets.length === 0) return []; // service-selects-pods reports it
         const declared = targets.flatMap((g) =>

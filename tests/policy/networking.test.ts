@@ -1,0 +1,103 @@
+import { goodStack, mutated, pod, spec, violationsOf } from "./fixtures";
+
+spec("namespace-default-deny", [
+  [
+    "deny-all policy missing",
+    () => goodStack().filter((r) => r.name !== "default-deny"),
+    /namespace apps has no default-deny NetworkPolicy/,
+  ],
+  [
+    "deny policy that allows something",
+    () =>
+      mutated(
+        "NetworkPolicy",
+        (o) => (o.spec.ingress = [{ from: [{ podSelector: {} }] }]),
+        "default-deny",
+      ),
+    /namespace apps has no default-deny/,
+  ],
+]);
+
+spec("pod-selected-by-network-policy", [
+  [
+    "no policy for the pods",
+    () => goodStack().filter((r) => !(r.type.endsWith(":NetworkPolicy") && r.name === "api")),
+    /has pods no specific NetworkPolicy selects/,
+    3,
+  ],
+]);
+
+spec("network-policy-selects-pods", [
+  [
+    "selector with a typo",
+    () =>
+      mutated(
+        "NetworkPolicy",
+        (o) => (o.spec.podSelector.matchLabels["app.kubernetes.io/name"] = "apii"),
+        "api",
+      ),
+    /NetworkPolicy api selects no pods/,
+  ],
+]);
+
+spec("service-selects-pods", [
+  [
+    "selector matches nothing",
+    () => mutated("Service", (o) => (o.spec.selector = { "app.kubernetes.io/name": "nope" })),
+    /Service api selects no pods/,
+  ],
+]);
+
+spec("service-target-port-exists", [
+  [
+    "named targetPort missing",
+    () => mutated("Service", (o) => (o.spec.ports[0].targetPort = "grpc")),
+    /port http targets "grpc", which its pods do not declare/,
+  ],
+  [
+    "numbered targetPort missing",
+    () => mutated("Service", (o) => (o.spec.ports[0].targetPort = 9090)),
+    /targets 9090/,
+  ],
+]);
+
+spec("no-external-service-types", [
+  [
+    "NodePort",
+    () => mutated("Service", (o) => (o.spec.type = "NodePort")),
+    /the Service is of type NodePort/,
+  ],
+  [
+    "LoadBalancer",
+    () => mutated("Service", (o) => (o.spec.type = "LoadBalancer")),
+    /of type LoadBalancer/,
+  ],
+]);
+test("no-external-service-types honours the pack config", async () => {
+  const stack = mutated("Service", (o) => (o.spec.type = "NodePort"));
+  expect(await violationsOf("no-external-service-types", stack, { allowNodePort: true })).toEqual(
+    [],
+  );
+});
+
+spec("ingress-tls", [
+  ["no TLS", () => mutated("Ingress", (o) => delete o.spec.tls), /the Ingress has no TLS section/],
+  [
+    "host outside TLS",
+    () => mutated("Ingress", (o) => o.spec.rules.push({ host: "admin.example.org" })),
+    /host admin.example.org is not covered/,
+  ],
+]);
+
+test("a Deployment's pods with no own policy are found even when others exist", async () => {
+  const stack = mutated("Deployment", (o) => {
+    o.spec.template.metadata.labels = {
+      ...o.spec.template.metadata.labels,
+      "app.kubernetes.io/name": "other",
+    };
+    o.spec.selector.matchLabels = { "app.kubernetes.io/name": "other" };
+    pod(o).topologySpreadConstraints = [];
+  });
+  const vs = await violationsOf("pod-selected-by-network-policy", stack);
+  expect(vs.map((v) => v.resource.name)).toEqual(["api"]);
+});

@@ -1,0 +1,94 @@
+/** The whole program for each stack through the policy pack, with that stack's pack config. */
+import * as k8s from "@pulumi/kubernetes";
+import { PlannedResource, runPack } from "../../policy/engine/evaluate";
+import { toPlanned } from "../../scripts/plan";
+import { planStack, runComponent } from "../helpers/program";
+
+describe.each(["dev", "staging", "prod"])("stack %s through the pack", (stack) => {
+  let resources: PlannedResource[];
+  beforeAll(async () => {
+    resources = (await planStack(stack)).resources.map(toPlanned);
+  });
+
+  test("has no mandatory violation", async () => {
+    const report = await runPack(resources, { stack });
+    expect(report.violations.filter((v) => v.enforcement === "mandatory")).toEqual([]);
+    expect(report.summary.resources).toBe(resources.length);
+  });
+
+  test("has no advisory violation either: the program is compliant by construction", async () => {
+    const report = await runPack(resources, { stack });
+    expect(report.violations).toEqual([]);
+    expect(report.notices).toEqual([]);
+  });
+
+  test("in preview mode no policy crashes", async () => {
+    const preview = (await planStack(stack, { preview: true })).resources.map(toPlanned);
+    const report = await runPack(preview, { stack });
+    expect(report.violations.filter((v) => v.enforcement === "mandatory")).toEqual([]);
+  });
+});
+
+test("a program with known bad resources yields exactly the expected violations", async () => {
+  const recorded = await runComponent(() => {
+    new k8s.apps.v1.Deployment("legacy", {
+      metadata: { namespace: "default", labels: { app: "legacy" } },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: "legacy" } },
+        template: {
+          metadata: { labels: { app: "legacy" } },
+          spec: {
+            serviceAccountName: "legacy",
+            automountServiceAccountToken: false,
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: 1000,
+              seccompProfile: { type: "RuntimeDefault" },
+            },
+            containers: [
+              {
+                name: "web",
+                image: "ghcr.io/auditflow/legacy:latest",
+                imagePullPolicy: "Always",
+                resources: {
+                  requests: { cpu: "100m", memory: "64Mi" },
+                  limits: { cpu: "200m", memory: "128Mi" },
+                },
+                livenessProbe: { httpGet: { path: "/", port: 8080 } },
+                readinessProbe: { httpGet: { path: "/ready", port: 8080 } },
+                securityContext: {
+                  allowPrivilegeEscalation: false,
+                  readOnlyRootFilesystem: true,
+                  capabilities: { drop: ["ALL"], add: ["NET_ADMIN"] },
+                },
+              },
+            ],
+          },
+        },
+        strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0 } },
+      },
+    });
+  });
+  const report = await runPack(recorded.map(toPlanned), {
+    config: { all: "mandatory", "ephemeral-storage-limits": "disabled", "ha-replicas": "disabled" },
+  });
+  expect(
+    report.violations
+      // The Deployment is auto-named legacy-<8 hex>, as the Kubernetes provider does.
+      .map((v) =>
+        `${v.policy}: ${v.message.split(". Fix:")[0]}`.replace(
+          /legacy-[0-9a-f]{8}/,
+          "legacy-<auto>",
+        ),
+      )
+      .sort(),
+  ).toEqual([
+    'image-tag-pinned: container "web" image ghcr.io/auditflow/legacy:latest uses the mutable tag latest',
+    'no-dangerous-capabilities: container "web" adds capability NET_ADMIN',
+    "no-default-namespace: the object is in the default namespace",
+    "pod-selected-by-network-policy: Deployment legacy-<auto> has pods no specific NetworkPolicy selects",
+    "recommended-labels: labels app.kubernetes.io/name, app.kubernetes.io/part-of, app.kubernetes.io/managed-by are missing",
+    "recommended-labels: the pod template lacks app.kubernetes.io/name, app.kubernetes.io/part-of, app.kubernetes.io/managed-by",
+  ]);
+});
