@@ -1,4 +1,5 @@
 /** The pack as a whole: exemptions, unknown values, enforcement per stack, remediation, formats. */
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
@@ -276,4 +277,18 @@ describe("report formats", () => {
     );
     expect(md).toMatch(/\| `no-privileged` \| Deployment apps\/api \|/);
   });
+});
+
+test("the README's policy table is the one the pack generates", () => {
+  const root = path.resolve(__dirname, "../..");
+  const r = spawnSync(path.join(root, "node_modules/.bin/tsx"), ["scripts/policy-table.ts"], {
+    cwd: root,
+    encoding: "utf8",
+  });
+  expect(r.status).toBe(0);
+  const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
+  const table = readme
+    .split("<!-- policy-table:start -->\n")[1]!
+    .split("\n<!-- policy-table:end -->")[0];
+  expect(table).toBe(r.stdout.trim());
 });

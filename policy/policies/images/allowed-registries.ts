@@ -7,7 +7,7 @@ export const allowedRegistries = resourcePolicy<{ registries?: string[] }>({
   theme: "images",
   description: "Images come only from the registries the pack config allows.",
   fix: "pull the image from an allowed registry (mirror it there), or add the registry to the pack config's allowed-registries list",
-  equivalents: { kubeLinter: ["latest-tag"] },
+  equivalents: {},
   config: { registries: { type: "array", items: { type: "string" }, default: [] } },
   workloads: true,
   check: ({ workload, config }) => {

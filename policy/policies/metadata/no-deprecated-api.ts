@@ -37,8 +37,6 @@ export const noDeprecatedApi = resourcePolicy({
   fix: "move the object to the current API version named in the message",
   equivalents: {
     kubeLinter: ["no-extensions-v1beta"],
-    kubeScore: ["deprecated-api"],
-    polaris: ["deprecatedApis"],
   },
   check: ({ type, props }) => {
     const version = props.apiVersion ?? apiVersionOf(type);

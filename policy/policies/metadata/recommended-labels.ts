@@ -11,7 +11,7 @@ export const recommendedLabels = resourcePolicy({
   theme: "metadata",
   description: `Every object carries the recommended labels ${REQUIRED.join(", ")} (workloads also on their pod template).`,
   fix: "add the app.kubernetes.io/name, part-of and managed-by labels (the Workload helper sets them)",
-  equivalents: { kubeLinter: ["required-label-owner"], kubeScore: ["label-values"] },
+  equivalents: { kubeLinter: ["required-label-owner"] },
   check: ({ props, workload }) => {
     const missing = (labels: Record<string, string> | undefined) =>
       REQUIRED.filter((l) => !labels?.[l]);

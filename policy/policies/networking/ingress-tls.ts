@@ -6,7 +6,7 @@ export const ingressTls = resourcePolicy({
   theme: "networking",
   description: "Every Ingress serves its hosts over TLS.",
   fix: "add a spec.tls entry with a secretName covering every host of the Ingress",
-  equivalents: { kubeScore: ["ingress-targets-service"] },
+  equivalents: {},
   kinds: ["Ingress"],
   check: ({ props }) => {
     const tls: K8sObject[] = Array.isArray(props.spec?.tls) ? props.spec.tls : [];

@@ -7,7 +7,7 @@ export const noClusterWideSecretRead = resourcePolicy({
   description:
     "No ClusterRole can get, list or watch Secrets (that reads every namespace's secrets).",
   fix: "grant Secret access with a namespaced Role, limited by resourceNames where possible",
-  equivalents: { kubeLinter: ["access-to-secrets"], polaris: ["clusterrolePodExecAttach"] },
+  equivalents: { kubeLinter: ["access-to-secrets"] },
   kinds: ["ClusterRole"],
   check: ({ props }) =>
     rulesOf(props)

@@ -6,7 +6,7 @@ export const rbacNoWildcards = resourcePolicy({
   theme: "rbac",
   description: "Roles and ClusterRoles name their apiGroups, resources and verbs; no `*`.",
   fix: "list the exact apiGroups, resources and verbs the subject needs instead of *",
-  equivalents: { kubeLinter: ["wildcard-in-rules"], polaris: ["rbacPermissionsWildcard"] },
+  equivalents: { kubeLinter: ["wildcard-in-rules"] },
   kinds: ["Role", "ClusterRole"],
   check: ({ props }) =>
     rulesOf(props).flatMap((r) =>

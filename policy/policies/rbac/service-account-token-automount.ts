@@ -12,7 +12,6 @@ export const serviceAccountTokenAutomount = resourcePolicy({
   fix: "set automountServiceAccountToken: false on the pod spec (and ServiceAccount), or label the pod auditflow.dev/api-access=true if it uses the API",
   equivalents: {
     polaris: ["automountServiceAccountToken"],
-    kubeLinter: ["no-automount-service-account-token"],
   },
   check: ({ kind, props, workload }) => {
     if (kind === "ServiceAccount") {

@@ -7,7 +7,7 @@ export const noSecretInConfigmap = resourcePolicy({
   description:
     "ConfigMaps hold no secret-looking keys (ConfigMaps are readable by anyone who can read the namespace's config).",
   fix: "move the key into a Secret and mount or reference that instead",
-  equivalents: { kubeLinter: ["env-var-secret"] },
+  equivalents: {},
   kinds: ["ConfigMap"],
   check: ({ props }) =>
     Object.keys({ ...(props.data ?? {}), ...(props.binaryData ?? {}) })

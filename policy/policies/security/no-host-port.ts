@@ -6,7 +6,7 @@ export const noHostPort = resourcePolicy({
   theme: "security",
   description: "No container binds a port on the node (hostPort).",
   fix: "remove hostPort and reach the container through a Service (or an Ingress)",
-  equivalents: { polaris: ["hostPortSet"], kubeLinter: ["host-port"] },
+  equivalents: { polaris: ["hostPortSet"] },
   workloads: true,
   check: ({ workload }) =>
     containersOf(workload!.pod).flatMap(({ c, label }) =>

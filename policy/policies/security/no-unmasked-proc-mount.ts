@@ -6,7 +6,7 @@ export const noUnmaskedProcMount = resourcePolicy({
   theme: "security",
   description: "No container asks for an Unmasked /proc mount.",
   fix: "remove securityContext.procMount (the Default mount masks sensitive /proc paths)",
-  equivalents: { kubeLinter: ["unsafe-proc-mount"], polaris: ["procMount"] },
+  equivalents: { kubeLinter: ["unsafe-proc-mount"] },
   workloads: true,
   check: ({ workload }) =>
     containersOf(workload!.pod)

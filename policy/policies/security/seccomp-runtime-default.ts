@@ -9,7 +9,7 @@ export const seccompRuntimeDefault = resourcePolicy({
   description:
     "Pods run with the RuntimeDefault (or a Localhost) seccomp profile; never Unconfined.",
   fix: "set securityContext.seccompProfile.type: RuntimeDefault on the pod",
-  equivalents: { kubeScore: ["pod-seccomp"], polaris: ["seccompProfile"] },
+  equivalents: { kubeScore: ["container-seccomp-profile"] },
   workloads: true,
   check: ({ workload }) => {
     const podType = workload!.pod?.securityContext?.seccompProfile?.type;
