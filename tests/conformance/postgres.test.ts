@@ -1,0 +1,292 @@
+/**
+ * PostgreSQL and PgBouncer, started with exactly the files the components generate: each service's
+ * role can use its own database and is refused on another's; PgBouncer admits the generated
+ * credentials and refuses a wrong password.
+ */
+import { ChildProcess, execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import {
+  databaseName,
+  initScript,
+  passwordEnv,
+  pgHbaConf,
+  pgIdentConf,
+  postgresqlConf,
+} from "../../components/data/postgres-config";
+import { pgbouncerIni, userlist } from "../../components/data/pgbouncer-config";
+import {
+  freePort,
+  postgresBin,
+  requireBinary,
+  runAs,
+  startAs,
+  stop,
+  tempDirFor,
+  waitFor,
+  writeFor,
+} from "./servers";
+
+const SERVICES = ["audit-log-analysis", "event-audit-dashboard"];
+const dbs = SERVICES.map((service) => ({
+  service,
+  name: databaseName(service),
+  passwordEnv: passwordEnv(service),
+}));
+const passwords: Record<string, string> = {
+  audit_log_analysis: "analysis-Secret-1",
+  event_audit_dashboard: "dashboard-Secret-2",
+  auditflow_monitor: "monitor-Secret-3",
+};
+const psql = requireBinary(path.join(postgresBin(), "psql"), "postgresql-client");
+
+let dir: string;
+let pgPort: number;
+let bouncerPort: number;
+let postgres: ChildProcess | undefined;
+let bouncer: ChildProcess | undefined;
+
+/** Runs SQL over TCP as a role; returns stdout or throws with the server's message. */
+function sql(port: number, user: string, password: string, db: string, query: string): string {
+  return execFileSync(
+    psql,
+    ["-h", "127.0.0.1", "-p", String(port), "-U", user, "-d", db, "-tAc", query],
+    {
+      env: { ...process.env, PGPASSWORD: password, PGCONNECT_TIMEOUT: "5" },
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  ).trim();
+}
+
+function sqlError(
+  port: number,
+  user: string,
+  password: string,
+  db: string,
+  query = "select 1",
+): string {
+  try {
+    sql(port, user, password, db, query);
+  } catch (e) {
+    return String((e as { stderr?: string }).stderr ?? e);
+  }
+  throw new Error(`expected ${user} to be refused on ${db}`);
+}
+
+beforeAll(async () => {
+  const bin = postgresBin();
+  dir = tempDirFor("postgres", "pg-conformance-");
+  pgPort = await freePort();
+  bouncerPort = await freePort();
+  const data = path.join(dir, "data");
+  runAs("postgres", path.join(bin, "initdb"), [
+    "-D",
+    data,
+    "-U",
+    "postgres",
+    "--auth-local=peer",
+    "--auth-host=scram-sha-256",
+  ]);
+  // The generated files, as the ConfigMap mounts them.
+  writeFor(
+    "postgres",
+    path.join(dir, "postgresql.conf"),
+    postgresqlConf({ memoryLimit: "512Mi", maxConnections: 50 }),
+  );
+  writeFor(
+    "postgres",
+    path.join(dir, "pg_hba.conf"),
+    pgHbaConf({ monitoringRole: "auditflow_monitor" }),
+  );
+  writeFor("postgres", path.join(dir, "pg_ident.conf"), pgIdentConf());
+  postgres = startAs(
+    "postgres",
+    path.join(bin, "postgres"),
+    [
+      "-D",
+      data,
+      "-c",
+      `config_file=${path.join(dir, "postgresql.conf")}`,
+      "-c",
+      `hba_file=${path.join(dir, "pg_hba.conf")}`,
+      "-c",
+      `ident_file=${path.join(dir, "pg_ident.conf")}`,
+      "-c",
+      `port=${pgPort}`,
+      "-c",
+      "listen_addresses=127.0.0.1",
+      "-c",
+      `unix_socket_directories=${dir}`,
+    ],
+    path.join(dir, "postgres.log"),
+  );
+  await waitFor("postgres to accept connections", () => {
+    execFileSync(path.join(bin, "pg_isready"), ["-h", "127.0.0.1", "-p", String(pgPort)], {
+      stdio: "ignore",
+    });
+    return true;
+  });
+  // The init script, run as the image's entrypoint runs it: over the local socket, passwords from env.
+  const script = path.join(dir, "init.sh");
+  writeFor(
+    "postgres",
+    script,
+    initScript(dbs, { role: "auditflow_monitor", passwordEnv: "MONITOR_PASSWORD" }),
+    0o700,
+  );
+  runAs("postgres", "sh", [script], {
+    env: {
+      PATH: `${bin}:${process.env.PATH}`,
+      PGHOST: dir,
+      PGPORT: String(pgPort),
+      POSTGRES_USER: "postgres",
+      AUDIT_LOG_ANALYSIS_PASSWORD: passwords.audit_log_analysis,
+      EVENT_AUDIT_DASHBOARD_PASSWORD: passwords.event_audit_dashboard,
+      MONITOR_PASSWORD: passwords.auditflow_monitor,
+    },
+  });
+
+  // PgBouncer with the generated ini and userlist (as the Secret mounts it).
+  const ini = path.join(dir, "pgbouncer.ini");
+  const users = path.join(dir, "userlist.txt");
+  writeFor(
+    "postgres",
+    ini,
+    pgbouncerIni({
+      postgresHost: "127.0.0.1",
+      postgresPort: pgPort,
+      listenPort: bouncerPort,
+      databases: dbs.map((d) => d.name),
+      defaultPoolSize: 5,
+      reservePoolSize: 1,
+      maxClientConn: 50,
+      authFile: users,
+    }).replace("listen_addr = 0.0.0.0", "listen_addr = 127.0.0.1"),
+  );
+  writeFor(
+    "postgres",
+    users,
+    userlist(dbs.map((d) => ({ name: d.name, password: passwords[d.name]! }))),
+  );
+  bouncer = startAs(
+    "postgres",
+    requireBinary("/usr/sbin/pgbouncer", "pgbouncer"),
+    [ini],
+    path.join(dir, "pgbouncer.log"),
+  );
+  await waitFor("pgbouncer to accept connections", () => {
+    sql(
+      bouncerPort,
+      "audit_log_analysis",
+      passwords.audit_log_analysis!,
+      "audit_log_analysis",
+      "select 1",
+    );
+    return true;
+  });
+}, 90_000);
+
+afterAll(async () => {
+  await stop(bouncer);
+  await stop(postgres, "SIGINT");
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+}, 40_000);
+
+test("the generated postgresql.conf is the one the server runs with", () => {
+  const q = (name: string) =>
+    sql(
+      pgPort,
+      "audit_log_analysis",
+      passwords.audit_log_analysis!,
+      "audit_log_analysis",
+      `show ${name}`,
+    );
+  expect(q("shared_buffers")).toBe("128MB");
+  expect(q("effective_cache_size")).toBe("256MB");
+  expect(q("max_connections")).toBe("50");
+  expect(q("password_encryption")).toBe("scram-sha-256");
+});
+
+test.each(dbs)("$name can create and use tables in its own database", ({ name }) => {
+  const pw = passwords[name]!;
+  sql(pgPort, name, pw, name, "create table audit_event (id serial primary key, body text)");
+  sql(pgPort, name, pw, name, "insert into audit_event (body) values ('x')");
+  expect(sql(pgPort, name, pw, name, "select count(*) from audit_event")).toBe("1");
+});
+
+test("a service is refused on another service's database", () => {
+  expect(
+    sqlError(pgPort, "audit_log_analysis", passwords.audit_log_analysis!, "event_audit_dashboard"),
+  ).toMatch(
+    /no pg_hba.conf entry for host "127.0.0.1", user "audit_log_analysis", database "event_audit_dashboard"/,
+  );
+  expect(
+    sqlError(pgPort, "event_audit_dashboard", passwords.event_audit_dashboard!, "postgres"),
+  ).toMatch(/no pg_hba.conf entry/);
+});
+
+test("even with a permissive pg_hba, the database itself refuses other roles (CONNECT revoked)", () => {
+  // Inside the server, as the superuser over the socket: the grants, not only pg_hba, isolate databases.
+  const out = runAs("postgres", psql, [
+    "-h",
+    dir,
+    "-p",
+    String(pgPort),
+    "-U",
+    "postgres",
+    "-d",
+    "postgres",
+    "-tAc",
+    "select has_database_privilege('audit_log_analysis', 'event_audit_dashboard', 'CONNECT')",
+  ]);
+  expect(out.trim()).toBe("f");
+});
+
+test("a wrong password is refused", () => {
+  expect(sqlError(pgPort, "audit_log_analysis", "wrong", "audit_log_analysis")).toMatch(
+    /password authentication failed/,
+  );
+});
+
+test("the monitoring role may read statistics and nothing else", () => {
+  const pw = passwords.auditflow_monitor!;
+  expect(
+    Number(
+      sql(pgPort, "auditflow_monitor", pw, "postgres", "select count(*) from pg_stat_database"),
+    ),
+  ).toBeGreaterThan(0);
+  expect(sqlError(pgPort, "auditflow_monitor", pw, "audit_log_analysis")).toMatch(
+    /no pg_hba.conf entry/,
+  );
+});
+
+test("PgBouncer admits the generated credentials in transaction pooling mode", () => {
+  const name = "event_audit_dashboard";
+  expect(
+    sql(
+      bouncerPort,
+      name,
+      passwords[name]!,
+      name,
+      "select current_user || '@' || current_database()",
+    ),
+  ).toBe("event_audit_dashboard@event_audit_dashboard");
+});
+
+test("PgBouncer refuses a wrong password", () => {
+  expect(sqlError(bouncerPort, "audit_log_analysis", "nope", "audit_log_analysis")).toMatch(
+    /password authentication failed|SASL authentication failed/,
+  );
+});
+
+test("PgBouncer does not route a service to another service's database", () => {
+  expect(
+    sqlError(
+      bouncerPort,
+      "audit_log_analysis",
+      passwords.audit_log_analysis!,
+      "event_audit_dashboard",
+    ),
+  ).toMatch(/no pg_hba.conf entry|password authentication failed|permission denied/);
+});
