@@ -24,7 +24,7 @@ export const auditflowImages = {
 export const platformImages = {
   postgres: "docker.io/library/postgres:16.6-alpine3.21",
   postgresExporter: "quay.io/prometheuscommunity/postgres-exporter:v0.16.0",
-  pgbouncer: "docker.io/bitnami/pgbouncer:1.24.0-debian-12-r2",
+  pgbouncer: "docker.io/edoburu/pgbouncer:v1.24.1-p0",
   redis: "docker.io/library/redis:7.4.2-alpine3.21",
   redisExporter: "docker.io/oliver006/redis_exporter:v1.67.0",
   rabbitmq: "docker.io/library/rabbitmq:3.13.7-management-alpine",

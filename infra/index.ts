@@ -11,7 +11,14 @@ import { selectorLabels } from "../components/lib/labels";
 import { PlatformNamespace } from "../components/security/namespace";
 import { auditflowImages, k3s } from "../components/versions";
 import { loadConfig, StackConfig } from "./config";
-import { SERVICE_NAMES } from "./schema";
+import { SERVICE_NAMES, ServiceName } from "./schema";
+import { Connection } from "../components/contracts";
+import { Migration } from "../components/data/migration";
+import { PgBouncer } from "../components/data/pgbouncer";
+import { Postgres } from "../components/data/postgres";
+import { Redis } from "../components/data/redis";
+import { RabbitMQ } from "../components/messaging/rabbitmq";
+import { amqpQueues, amqpRoles } from "../components/apps/catalog";
 
 const config = loadConfig();
 
@@ -57,36 +64,155 @@ const appsNs = new PlatformNamespace(
 );
 const dataNs = new PlatformNamespace(
   "data",
-  { namespaceName: "auditflow-data", component: "data", ...config.namespaces.data },
+  {
+    namespaceName: "auditflow-data",
+    component: "data",
+    ...config.namespaces.data,
+    // A RabbitMQ cluster finds its peers through the Kubernetes API.
+    allowApiServerEgress: config.data.rabbitmq.replicas > 1,
+  },
   opts,
 );
 
+// ---- Data and messaging -------------------------------------------------------------------
+const data = config.data;
+const usersOf = (kind: "postgres" | "redis" | "amqp") =>
+  SERVICE_NAMES.filter((s) => catalog[s].uses.includes(kind));
+/** A peer matching a service's pods (or its migration Job's) in the apps namespace. */
+const appPeer = (name: string, component: string) => ({
+  podLabels: selectorLabels({ name, component }),
+  namespace: appsNs.name,
+});
+const servicePeer = (s: ServiceName) => appPeer(s, catalog[s].component);
+const migrated = SERVICE_NAMES.filter(
+  (s) => catalog[s].migrationCommand && catalog[s].uses.includes("postgres"),
+);
+
+const postgres = new Postgres(
+  "postgres",
+  {
+    namespace: dataNs.name,
+    services: usersOf("postgres"),
+    storage: data.postgres.storage,
+    storageClass: config.cluster.storageClass,
+    maxConnections: data.postgres.maxConnections,
+    resources: data.postgres.resources,
+    clients: [{ podLabels: selectorLabels({ name: "pgbouncer", component: "connection-pool" }) }],
+  },
+  opts,
+);
+const pgbouncer = new PgBouncer(
+  "pgbouncer",
+  {
+    namespace: dataNs.name,
+    postgres: { host: postgres.host, port: postgres.port, peer: postgres.peer },
+    passwords: postgres.passwords,
+    clientNamespace: appsNs.name,
+    clients: [
+      ...usersOf("postgres").map(servicePeer),
+      ...migrated.map((s) => appPeer(`${s}-migrate`, "migration")),
+    ],
+    replicas: data.pgbouncer.replicas,
+    defaultPoolSize: data.pgbouncer.defaultPoolSize,
+    maxClientConn: data.pgbouncer.maxClientConn,
+    resources: data.pgbouncer.resources,
+  },
+  opts,
+);
+const redis = new Redis(
+  "redis",
+  {
+    namespace: dataNs.name,
+    maxMemory: data.redis.maxMemory,
+    maxMemoryPolicy: data.redis.maxMemoryPolicy,
+    persistence: data.redis.persistence,
+    storage: data.redis.storage,
+    storageClass: config.cluster.storageClass,
+    resources: data.redis.resources,
+    // One logical database per service, in pipeline order.
+    clients: Object.fromEntries(
+      usersOf("redis").map((s, i) => [s, { db: i, peer: servicePeer(s) }]),
+    ),
+    clientNamespace: appsNs.name,
+  },
+  opts,
+);
+const rabbitmq = new RabbitMQ(
+  "rabbitmq",
+  {
+    namespace: dataNs.name,
+    replicas: data.rabbitmq.replicas,
+    storage: data.rabbitmq.storage,
+    storageClass: config.cluster.storageClass,
+    memoryHighWatermark: data.rabbitmq.memoryHighWatermark,
+    diskFreeLimit: data.rabbitmq.diskFreeLimit,
+    resources: data.rabbitmq.resources,
+    users: usersOf("amqp").map((s) => ({
+      ...amqpRoles[s]!,
+      service: s,
+      name: s.replace(/-/g, "_"),
+      peer: servicePeer(s),
+    })),
+    queues: amqpQueues,
+    clientNamespace: appsNs.name,
+  },
+  opts,
+);
+const connectionsFor = (s: ServiceName): Connection[] =>
+  catalog[s].uses.map((kind) =>
+    kind === "postgres"
+      ? pgbouncer.connections[s]!
+      : kind === "redis"
+        ? redis.connections[s]!
+        : rabbitmq.connections[s]!,
+  );
+
+// ---- The four services ----------------------------------------------------------------------
 const services = Object.fromEntries(
   SERVICE_NAMES.map((service) => {
     const spec = config.services.find((s) => s.name === service)!;
     const traits = catalog[service];
+    const image = spec.image ?? auditflowImages[service];
+    const migration = traits.migrationCommand
+      ? new Migration(
+          `${service}-migrate`,
+          {
+            namespace: appsNs.name,
+            service,
+            image,
+            command: traits.migrationCommand,
+            database: pgbouncer.connections[service]!,
+          },
+          opts,
+        )
+      : undefined;
     const svc = new AuditFlowService(
       service,
       {
         service,
         traits,
         namespace: appsNs.name,
-        image: spec.image ?? auditflowImages[service],
+        image,
         replicas: spec.replicas,
         resources: spec.resources,
         placement: spec.placement,
         env: spec.env,
-        callers: traits.calledBy.map((caller) => ({
-          podLabels: selectorLabels({ name: caller, component: catalog[caller].component }),
-        })),
+        connections: connectionsFor(service),
+        callers: traits.calledBy.map(servicePeer),
       },
-      opts,
+      { ...opts, dependsOn: migration ? [migration.job] : [] },
     );
     return [service, svc];
   }),
 );
 
 export const namespaces = { apps: appsNs.name, data: dataNs.name };
+export const dataEndpoints = {
+  postgres: pulumi.interpolate`${postgres.host}:${postgres.port}`,
+  pgbouncer: pulumi.interpolate`${pgbouncer.host}:${pgbouncer.port}`,
+  redis: pulumi.interpolate`${redis.host}:${redis.port}`,
+  rabbitmq: pulumi.interpolate`${rabbitmq.host}:${rabbitmq.port}`,
+};
 export const serviceEndpoints = Object.fromEntries(
   Object.entries(services).map(([n, s]) => [n, pulumi.interpolate`http://${s.host}:${s.port}`]),
 );

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { bytes, bytesPattern, cpuMillis, cpuPattern } from "../components/lib/quantity";
 import { parseImage } from "../components/lib/image";
+import { EVICTION_POLICIES, redisBytes } from "../components/data/redis-config";
 
 import { SERVICE_NAMES } from "../components/apps/catalog";
 
@@ -138,12 +139,55 @@ const namespaceSizingSchema = z.strictObject({
 });
 export type NamespaceSizing = z.infer<typeof namespaceSizingSchema>;
 
+const storage = z.string().regex(bytesPattern, { error: "must be a storage quantity such as 5Gi" });
+
+const dataSchema = z.strictObject({
+  postgres: z.strictObject({
+    storage,
+    maxConnections: z
+      .number()
+      .int()
+      .min(10, { error: "must be at least 10" })
+      .max(1000, { error: "must be at most 1000" }),
+    resources: resourcesSchema,
+  }),
+  pgbouncer: z.strictObject({
+    replicas: positiveInt(10),
+    defaultPoolSize: positiveInt(500),
+    maxClientConn: positiveInt(10000),
+    resources: resourcesSchema,
+  }),
+  redis: z.strictObject({
+    maxMemory: z
+      .string()
+      .regex(/^(\d+(kb|mb|gb)|\d+(Ki|Mi|Gi))$/, { error: "must be a size such as 50mb or 64Mi" }),
+    maxMemoryPolicy: z.enum(EVICTION_POLICIES),
+    persistence: z.enum(["none", "rdb", "aof"]),
+    storage: storage.optional(),
+    resources: resourcesSchema,
+  }),
+  rabbitmq: z.strictObject({
+    replicas: positiveInt(7),
+    storage,
+    memoryHighWatermark: z
+      .number()
+      .min(0.2, { error: "must be at least 0.2" })
+      .max(0.9, { error: "must be at most 0.9" }),
+    diskFreeLimit: z
+      .string()
+      .regex(/^\d+(MB|GB)$/, { error: "must be a size such as 500MB or 1GB" }),
+    resources: resourcesSchema,
+  }),
+});
+export type DataConfig = z.infer<typeof dataSchema>;
+
 const sections = {
   environment: z.enum(ENVIRONMENTS),
   sshPrivateKey: z.string().min(1).optional(),
   cluster: clusterSchema,
   namespaces: z.strictObject({ apps: namespaceSizingSchema, data: namespaceSizingSchema }),
   services: z.array(serviceSchema),
+  data: dataSchema,
 };
 
 /** The whole stack configuration, as `infra/config.ts` hands it to the program. */
@@ -154,11 +198,33 @@ type Path = (string | number)[];
 type Issue = (path: Path, message: string) => void;
 
 /** The parts of a configuration that parsed on their own, for the rules that span sections. */
+/** Data-layer rules: Redis keeps headroom under its limit; RabbitMQ clusters need a quorum. */
+function dataRules(d: DataConfig, issue: Issue): void {
+  const limit = bytes(d.redis.resources.limits.memory);
+  const max = redisBytes(d.redis.maxMemory);
+  if (bytesPattern.test(d.redis.resources.limits.memory) && max > limit * 0.75) {
+    issue(
+      ["data", "redis", "maxMemory"],
+      `${d.redis.maxMemory} leaves too little headroom under the ${d.redis.resources.limits.memory} limit (at most 75% of it, for fragmentation and buffers)`,
+    );
+  }
+  if (d.redis.persistence !== "none" && !d.redis.storage) {
+    issue(["data", "redis", "storage"], `is required when persistence is "${d.redis.persistence}"`);
+  }
+  if (d.rabbitmq.replicas > 1 && d.rabbitmq.replicas % 2 === 0) {
+    issue(
+      ["data", "rabbitmq", "replicas"],
+      `is ${d.rabbitmq.replicas}; a RabbitMQ cluster needs 1 or an odd number of nodes (quorum queues)`,
+    );
+  }
+}
+
 interface Parts {
   cluster?: z.infer<typeof clusterSchema>;
   namespaces?: PlatformConfig["namespaces"];
   services: (ServiceSpec | undefined)[];
   sshPrivateKey: unknown;
+  data?: DataConfig;
   /** The cluster section as given, for rules that must run even when a node is malformed. */
   rawCluster: Record<string, unknown>;
 }
@@ -171,6 +237,7 @@ function parts(raw: Record<string, unknown>): Parts {
     namespaces: ok(sections.namespaces.safeParse(raw.namespaces)),
     services: rawServices.map((s) => ok(serviceSchema.safeParse(s))),
     sshPrivateKey: raw.sshPrivateKey,
+    data: ok(dataSchema.safeParse(raw.data)),
     rawCluster:
       typeof raw.cluster === "object" && raw.cluster !== null
         ? (raw.cluster as Record<string, unknown>)
@@ -184,6 +251,7 @@ function parts(raw: Record<string, unknown>): Parts {
  */
 function crossFieldRules(c: Parts, issue: Issue): void {
   if (c.cluster) nodeRules(c.cluster.nodes, issue);
+  if (c.data) dataRules(c.data, issue);
   provisioningRules(c.rawCluster, c.sshPrivateKey, issue);
   const nodes = c.cluster?.nodes;
   const nodeNames = new Set(nodes?.map((n) => n.name));

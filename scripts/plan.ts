@@ -312,7 +312,8 @@ function redactPaths(inputs: Record<string, unknown>, secretPaths: string[]): un
 
 if (require.main === module) {
   main().then(
-    (code) => process.exit(code),
+    // Exit only once stdout has drained: a piped reader would otherwise get a truncated document.
+    (code) => process.stdout.write("", () => process.exit(code)),
     (e: Error) => {
       process.stderr.write(`plan: internal error: ${e.stack ?? e.message}\n`);
       process.exit(2);

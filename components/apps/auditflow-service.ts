@@ -21,7 +21,10 @@ export interface AuditFlowServiceArgs {
   placement?: { nodes?: readonly string[]; arch?: "arm64" | "amd64" };
   /** Extra plain (non-secret) environment variables. Defaults to none. */
   env?: Readonly<Record<string, string>>;
-  /** Connections to data services; only kinds the traits list in `uses`. Defaults to none. */
+  /**
+   * Connections to the data services the traits list in `uses`: each must be present, and no other
+   * kind. Defaults to none (valid only for a service that uses no data service).
+   */
   connections?: readonly Connection[];
   /** Peers of the services that call this one's API (from traits.calledBy). Defaults to none. */
   callers?: readonly Peer[];
@@ -44,6 +47,13 @@ export class AuditFlowService extends pulumi.ComponentResource {
   constructor(name: string, args: AuditFlowServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("auditflow:apps:AuditFlowService", name, {}, opts);
     const connections = args.connections ?? [];
+    for (const need of args.traits.uses) {
+      if (!connections.some((c) => c.kind === need)) {
+        throw new Error(
+          `AuditFlowService ${args.service}: connections must include a "${need}" connection (the service uses ${args.traits.uses.join(", ")})`,
+        );
+      }
+    }
     for (const c of connections) {
       if (!args.traits.uses.includes(c.kind)) {
         throw new Error(

@@ -69,3 +69,18 @@ export const catalog: Readonly<Record<ServiceName, ServiceTraits>> = {
     startupSeconds: 30,
   },
 };
+
+/** What each service may do on the message broker (least privilege). */
+export const amqpRoles: Readonly<
+  Partial<Record<ServiceName, { publishes: boolean; consumes?: string }>>
+> = {
+  "audit-event-generator": { publishes: true },
+  "audit-log-analysis": { publishes: false, consumes: "audit.analysis" },
+  "notification-service": { publishes: false, consumes: "audit.notifications" },
+};
+
+/** Queues bound to the audit events exchange: analysis sees every event, notifications the alerts. */
+export const amqpQueues = [
+  { name: "audit.analysis", bindingKey: "audit.#" },
+  { name: "audit.notifications", bindingKey: "audit.alert.#" },
+] as const;

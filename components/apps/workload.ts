@@ -23,10 +23,10 @@ export interface ContainerSpec {
   ports?: { name: string; containerPort: number; protocol?: "TCP" | "UDP" }[];
   /** CPU and memory requests and limits. Required. */
   resources: ResourceSizes;
-  /** Liveness probe. Required for long-running containers. */
-  livenessProbe: Probe;
-  /** Readiness probe. Required for long-running containers. */
-  readinessProbe: Probe;
+  /** Liveness probe. Required for long-running containers (not for Job containers). */
+  livenessProbe?: Probe;
+  /** Readiness probe. Required for long-running containers (not for Job containers). */
+  readinessProbe?: Probe;
   /** Startup probe for slow starters; liveness waits until it passes. Defaults to none. */
   startupProbe?: Probe;
   /** Extra volume mounts (ConfigMaps, Secrets, the persistent volume). Defaults to none. */
@@ -73,8 +73,13 @@ export interface WorkloadArgs {
   namespace: pulumi.Input<string>;
   /** Recommended-label identity; `name` also names the Service. Required. */
   identity: AppIdentity;
-  /** Deployment for stateless services, StatefulSet for stateful ones. Defaults to "Deployment". */
-  kind?: "Deployment" | "StatefulSet";
+  /**
+   * Deployment for stateless services, StatefulSet for stateful ones, Job for run-to-completion
+   * tasks (migrations). Defaults to "Deployment".
+   */
+  kind?: "Deployment" | "StatefulSet" | "Job";
+  /** Job settings (kind Job only). Defaults to backoffLimit 2, ttlSecondsAfterFinished 86400. */
+  job?: { backoffLimit?: number; ttlSecondsAfterFinished?: number; activeDeadlineSeconds?: number };
   /** Number of pods; > 1 adds a PodDisruptionBudget and spreading across nodes. Required. */
   replicas: number;
   /** Containers; the first is the main one (its ports make the Service). Required. */
@@ -128,7 +133,7 @@ export class Workload extends pulumi.ComponentResource {
   /** A peer that matches the workload's pods, for other workloads' NetworkPolicies. */
   public readonly peer: Peer;
   /** The Deployment or StatefulSet, for `dependsOn`. */
-  public readonly workload: k8s.apps.v1.Deployment | k8s.apps.v1.StatefulSet;
+  public readonly workload: k8s.apps.v1.Deployment | k8s.apps.v1.StatefulSet | k8s.batch.v1.Job;
 
   constructor(name: string, args: WorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
     super("auditflow:apps:Workload", name, {}, opts);
@@ -188,6 +193,7 @@ export class Workload extends pulumi.ComponentResource {
         ...(args.volumes ?? []),
       ],
       ...placement(args, this.selector),
+      ...(kind === "Job" ? { restartPolicy: "Never" } : {}),
     };
 
     const template = {
@@ -203,7 +209,7 @@ export class Workload extends pulumi.ComponentResource {
       targetPort: p.name,
       protocol: p.protocol ?? "TCP",
     }));
-    if ((args.service ?? ports.length > 0) && ports.length > 0) {
+    if (kind !== "Job" && (args.service ?? ports.length > 0) && ports.length > 0) {
       // The Service name is set explicitly: clients reach it by this DNS name.
       const svc = new k8s.core.v1.Service(
         name,
@@ -268,6 +274,22 @@ export class Workload extends pulumi.ComponentResource {
         },
         { parent: this },
       );
+    } else if (kind === "Job") {
+      // Pulumi waits for the Job to complete, so whatever depends on it (a Deployment whose schema
+      // it migrates) rolls out only after it succeeded.
+      this.workload = new k8s.batch.v1.Job(
+        name,
+        {
+          metadata,
+          spec: {
+            backoffLimit: args.job?.backoffLimit ?? 2,
+            ttlSecondsAfterFinished: args.job?.ttlSecondsAfterFinished ?? 86400,
+            activeDeadlineSeconds: args.job?.activeDeadlineSeconds,
+            template,
+          },
+        },
+        { parent: this },
+      );
     } else {
       this.workload = new k8s.apps.v1.Deployment(
         name,
@@ -305,7 +327,7 @@ export class Workload extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    if (args.replicas > 1) {
+    if (args.replicas > 1 && kind !== "Job") {
       new k8s.policy.v1.PodDisruptionBudget(
         name,
         { metadata, spec: { maxUnavailable: 1, selector: { matchLabels: this.selector } } },
@@ -524,7 +546,8 @@ export function validateWorkload(name: string, args: WorkloadArgs): void {
       }
     });
   }
-  for (const c of args.containers) {
+  if (args.kind === "Job" && args.replicas !== 1) fail("a Job runs one pod: replicas must be 1");
+  for (const c of args.kind === "Job" ? [] : args.containers) {
     if (!c.livenessProbe || !c.readinessProbe) {
       fail(`container "${c.name}": livenessProbe and readinessProbe are required`);
     }

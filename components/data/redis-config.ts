@@ -29,13 +29,19 @@ export interface RedisSettings {
 /** Redis memory strings (50mb, 1gb) or Kubernetes quantities (64Mi) in bytes. */
 export function redisBytes(v: string): number {
   const m = /^(\d+)(kb|mb|gb)$/i.exec(v);
-  if (m) return Number(m[1]) * { kb: 1024, mb: 2 ** 20, gb: 2 ** 30 }[m[2]!.toLowerCase() as "kb" | "mb" | "gb"];
+  if (m)
+    return (
+      Number(m[1]) *
+      { kb: 1024, mb: 2 ** 20, gb: 2 ** 30 }[m[2]!.toLowerCase() as "kb" | "mb" | "gb"]
+    );
   return bytes(v);
 }
 
 export function redisConf(s: RedisSettings): string {
   if (!(EVICTION_POLICIES as readonly string[]).includes(s.maxMemoryPolicy)) {
-    throw new Error(`redis maxMemoryPolicy "${s.maxMemoryPolicy}" must be one of ${EVICTION_POLICIES.join(", ")}`);
+    throw new Error(
+      `redis maxMemoryPolicy "${s.maxMemoryPolicy}" must be one of ${EVICTION_POLICIES.join(", ")}`,
+    );
   }
   const persistence =
     s.persistence === "aof"
@@ -54,9 +60,9 @@ export function redisConf(s: RedisSettings): string {
     `dir ${s.dir}`,
     "tcp-keepalive 60",
     "timeout 0",
-    "rename-command FLUSHALL \"\"",
-    "rename-command DEBUG \"\"",
-    "rename-command CONFIG \"\"",
+    'rename-command FLUSHALL ""',
+    'rename-command DEBUG ""',
+    'rename-command CONFIG ""',
     `include ${s.authInclude}`,
     "",
   ].join("\n");

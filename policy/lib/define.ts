@@ -206,9 +206,18 @@ export function resourcePolicy<C extends object = object>(
     const remediate = def.remediate;
     policy.remediateResource = (args) => {
       const props = args.props as K8sObject;
-      if (!applies(def, args.type, props)) return undefined;
-      if (exemptionOf(def.name, args.type, props, args.name, args.getConfig())) return undefined;
-      return remediate(structuredClone(props));
+      const hit = applies(def, args.type, props);
+      if (!hit) return undefined;
+      const config = args.getConfig<C & { exempt?: ConfigExemption[] }>();
+      if (exemptionOf(def.name, args.type, props, args.name, config)) return undefined;
+      // Remediate only what the check finds wrong; a JSON copy (not structuredClone) so that a
+      // value unknown in preview surfaces as the engine's unknown-value notice.
+      if (
+        def.check({ type: args.type, props, name: args.name, urn: args.urn, config, ...hit })
+          .length === 0
+      )
+        return undefined;
+      return remediate(JSON.parse(JSON.stringify(props)) as K8sObject);
     };
   }
   return policy;

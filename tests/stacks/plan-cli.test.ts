@@ -40,7 +40,7 @@ describe.each(["dev", "staging", "prod"])("plan --stack %s", (stack) => {
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`Plan of stack ${stack}`);
-    expect(r.stdout).toMatch(/├─ auditflow:apps:AuditFlowService\s+audit-log-analysis/);
+    expect(r.stdout).toMatch(/[├└]─ auditflow:apps:AuditFlowService\s+audit-log-analysis/);
     expect(r.stdout).toMatch(/Resources: \d+ to create/);
     expect(r.stdout).toContain("secret sshPrivateKey: taken from AUDITFLOW_SECRET_SSH_PRIVATE_KEY");
     expect(r.stdout + r.stderr).not.toContain("SSH-KEY-MUST-NOT-LEAK");
@@ -95,7 +95,9 @@ test("a bad config file exits 2 and names every bad key", () => {
   expect(r.code).toBe(2);
   expect(r.stderr).toContain("auditflow-platform:environment: must be one of");
   expect(r.stderr).toContain("auditflow-platform:cluster.nodes[0].arch: must be one of");
-  expect(r.stderr).toContain("auditflow-platform:services[0].replicas: must be at least 1 (got 0)");
+  expect(r.stderr).toContain(
+    "auditflow-platform:data.pgbouncer.replicas: must be at least 1 (got 0)",
+  );
   // A user error, not a crash: no stack trace.
   expect(r.stderr).not.toMatch(/\n\s+at /);
   expect(fs.existsSync(path.join(tmp, "bad"))).toBe(false);

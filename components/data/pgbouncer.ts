@@ -1,0 +1,168 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { PostgresConnection } from "../contracts";
+import { Peer, Workload } from "../apps/workload";
+import type { ResourceSizes } from "../security/namespace";
+import { platformImages } from "../versions";
+import { pgbouncerIni, userlist } from "./pgbouncer-config";
+import { databaseName } from "./postgres-config";
+
+const PORT = 6432;
+const AUTH_FILE = "/etc/pgbouncer-auth/userlist.txt";
+
+export interface PgBouncerArgs {
+  /** Namespace of PgBouncer (the data namespace). Required. */
+  namespace: pulumi.Input<string>;
+  /** PostgreSQL host and port to pool connections to. Required. */
+  postgres: { host: pulumi.Input<string>; port: number; peer: Peer };
+  /** Each service's generated database password (secret Outputs), keyed by service. Required. */
+  passwords: Readonly<Record<string, pulumi.Output<string>>>;
+  /** Namespace of the services; their connection Secrets are created there. Required. */
+  clientNamespace: pulumi.Input<string>;
+  /** Pods allowed to connect (the services and their migration Jobs). Required. */
+  clients: Peer[];
+  /** Pods. Defaults to 1. */
+  replicas?: number;
+  /** Server connections per database. Required. */
+  defaultPoolSize: number;
+  /** Client connections accepted in total. Required. */
+  maxClientConn: number;
+  /** Requests and limits. Required. */
+  resources: ResourceSizes;
+  /** Image. Defaults to components/versions.ts. */
+  image?: string;
+}
+
+/**
+ * PgBouncer in transaction pooling mode in front of PostgreSQL. Services connect here, never to
+ * the server; each gets a connection contract backed by a Secret in its own namespace holding its
+ * password and a ready DATABASE_URL.
+ */
+export class PgBouncer extends pulumi.ComponentResource {
+  public readonly host: pulumi.Output<string>;
+  public readonly port = PORT;
+  /** Connection contract per service. */
+  public readonly connections: Readonly<Record<string, PostgresConnection>>;
+  public readonly peer: Peer;
+
+  constructor(name: string, args: PgBouncerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("auditflow:data:PgBouncer", name, {}, opts);
+    const services = Object.keys(args.passwords);
+    if (services.length === 0)
+      throw new Error(`PgBouncer ${name}: passwords must name at least one service`);
+    const labels = {
+      "app.kubernetes.io/name": name,
+      "app.kubernetes.io/part-of": "auditflow",
+      "app.kubernetes.io/managed-by": "pulumi",
+    };
+
+    const ini = pulumi.output(args.postgres.host).apply((host) =>
+      pgbouncerIni({
+        postgresHost: host,
+        postgresPort: args.postgres.port,
+        listenPort: PORT,
+        databases: services.map(databaseName),
+        defaultPoolSize: args.defaultPoolSize,
+        reservePoolSize: Math.max(1, Math.ceil(args.defaultPoolSize / 4)),
+        maxClientConn: args.maxClientConn,
+        authFile: AUTH_FILE,
+      }),
+    );
+    const config = new k8s.core.v1.ConfigMap(
+      `${name}-config`,
+      { metadata: { namespace: args.namespace, labels }, data: { "pgbouncer.ini": ini } },
+      { parent: this },
+    );
+    const auth = new k8s.core.v1.Secret(
+      `${name}-auth`,
+      {
+        metadata: { namespace: args.namespace, labels },
+        type: "Opaque",
+        stringData: pulumi.secret(
+          pulumi.all(args.passwords).apply((pw) => ({
+            "userlist.txt": userlist(
+              services.map((s) => ({ name: databaseName(s), password: pw[s]! })),
+            ),
+          })),
+        ),
+      },
+      { parent: this },
+    );
+
+    const workload = new Workload(
+      name,
+      {
+        namespace: args.namespace,
+        identity: { name, component: "connection-pool" },
+        replicas: args.replicas ?? 1,
+        containers: [
+          {
+            name: "pgbouncer",
+            image: args.image ?? platformImages.pgbouncer,
+            command: ["pgbouncer", "/etc/pgbouncer/pgbouncer.ini"],
+            ports: [{ name: "postgres", containerPort: PORT }],
+            resources: args.resources,
+            livenessProbe: {
+              tcpSocket: { port: "postgres" },
+              periodSeconds: 20,
+              failureThreshold: 3,
+            },
+            readinessProbe: {
+              tcpSocket: { port: "postgres" },
+              periodSeconds: 5,
+              failureThreshold: 2,
+            },
+            volumeMounts: [
+              { name: "config", mountPath: "/etc/pgbouncer", readOnly: true },
+              { name: "auth", mountPath: "/etc/pgbouncer-auth", readOnly: true },
+            ],
+          },
+        ],
+        volumes: [
+          { name: "config", configMap: { name: config.metadata.name } },
+          { name: "auth", secret: { secretName: auth.metadata.name, defaultMode: 0o440 } },
+        ],
+        ingress: [{ from: args.clients, ports: [PORT] }],
+        egress: [{ to: [args.postgres.peer], ports: [args.postgres.port] }],
+      },
+      { parent: this },
+    );
+    this.host = workload.host!;
+    this.peer = workload.peer;
+
+    const connections: Record<string, PostgresConnection> = {};
+    for (const service of services) {
+      const db = databaseName(service);
+      const secret = new k8s.core.v1.Secret(
+        `${name}-${service}`,
+        {
+          metadata: {
+            namespace: args.clientNamespace,
+            labels: { ...labels, "app.kubernetes.io/name": service },
+          },
+          type: "Opaque",
+          stringData: pulumi.secret(
+            pulumi.all([args.passwords[service]!, this.host]).apply(([pw, host]) => ({
+              password: pw,
+              // Transaction pooling: no server-side prepared statements or session state.
+              url: `postgresql://${db}:${encodeURIComponent(pw)}@${host}:${PORT}/${db}?sslmode=disable`,
+            })),
+          ),
+        },
+        { parent: this },
+      );
+      connections[service] = {
+        kind: "postgres",
+        host: this.host,
+        port: PORT,
+        database: db,
+        username: db,
+        password: { name: secret.metadata.name, key: "password" },
+        url: { name: secret.metadata.name, key: "url" },
+        peer: this.peer,
+      };
+    }
+    this.connections = connections;
+    this.registerOutputs({ host: this.host });
+  }
+}

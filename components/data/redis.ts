@@ -1,0 +1,217 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { RedisConnection } from "../contracts";
+import { Peer, Workload } from "../apps/workload";
+import type { ResourceSizes } from "../security/namespace";
+import { platformImages } from "../versions";
+import { EvictionPolicy, redisAuthConf, redisConf } from "./redis-config";
+
+const PORT = 6379;
+/** UID/GID of the redis user in the official Alpine image. */
+const REDIS_UID = 999;
+
+export interface RedisArgs {
+  /** Namespace of the server (the data namespace). Required. */
+  namespace: pulumi.Input<string>;
+  /** maxmemory, e.g. "50mb". Required. */
+  maxMemory: string;
+  /** Eviction policy. Required. */
+  maxMemoryPolicy: EvictionPolicy;
+  /** "none", "rdb" or "aof". Required. */
+  persistence: "none" | "rdb" | "aof";
+  /** Volume size when persistence is on. Required unless persistence is "none". */
+  storage?: string;
+  /** Storage class. Defaults to the cluster default. */
+  storageClass?: string;
+  /** Requests and limits. Required. */
+  resources: ResourceSizes;
+  /** Services that use Redis, each with its logical database; keys are service names. Required. */
+  clients: Readonly<Record<string, { db: number; peer: Peer }>>;
+  /** Namespace of the services; their connection Secrets are created there. Required. */
+  clientNamespace: pulumi.Input<string>;
+  /** Namespace whose pods may scrape the exporter. Defaults to "monitoring". */
+  metricsNamespace?: string;
+}
+
+/**
+ * Redis with redis.conf from config (maxmemory, eviction policy, persistence) and the password in a
+ * Secret-mounted include, a redis_exporter sidecar, probes, and a NetworkPolicy for its clients.
+ */
+export class Redis extends pulumi.ComponentResource {
+  public readonly host: pulumi.Output<string>;
+  public readonly port = PORT;
+  public readonly connections: Readonly<Record<string, RedisConnection>>;
+  public readonly peer: Peer;
+
+  constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("auditflow:data:Redis", name, {}, opts);
+    if (args.persistence !== "none" && !args.storage) {
+      throw new Error(
+        `Redis ${name}: storage is required when persistence is "${args.persistence}" (e.g. "2Gi")`,
+      );
+    }
+    const persistent = args.persistence !== "none";
+    const dataDir = "/data";
+    const conf = redisConf({
+      maxMemory: args.maxMemory,
+      maxMemoryPolicy: args.maxMemoryPolicy,
+      persistence: args.persistence,
+      port: PORT,
+      authInclude: "/etc/redis-auth/auth.conf",
+      dir: dataDir,
+    });
+    const labels = {
+      "app.kubernetes.io/name": name,
+      "app.kubernetes.io/part-of": "auditflow",
+      "app.kubernetes.io/managed-by": "pulumi",
+    };
+    const password = pulumi.secret(
+      new random.RandomPassword(
+        `${name}-password`,
+        { length: 32, special: false },
+        { parent: this },
+      ).result,
+    );
+    const auth = new k8s.core.v1.Secret(
+      `${name}-auth`,
+      {
+        metadata: { namespace: args.namespace, labels },
+        type: "Opaque",
+        stringData: pulumi.secret(
+          password.apply((pw) => ({ "auth.conf": redisAuthConf(pw), password: pw })),
+        ),
+      },
+      { parent: this },
+    );
+    const config = new k8s.core.v1.ConfigMap(
+      `${name}-config`,
+      { metadata: { namespace: args.namespace, labels }, data: { "redis.conf": conf } },
+      { parent: this },
+    );
+    const passwordEnv = {
+      name: "REDIS_PASSWORD",
+      valueFrom: { secretKeyRef: { name: auth.metadata.name, key: "password" } },
+    };
+    const clientPeers = Object.values(args.clients).map((c) => c.peer);
+    const workload = new Workload(
+      name,
+      {
+        namespace: args.namespace,
+        identity: { name, component: "cache" },
+        kind: persistent ? "StatefulSet" : "Deployment",
+        replicas: 1,
+        podSecurity: { runAsUser: REDIS_UID, runAsGroup: REDIS_UID, fsGroup: REDIS_UID },
+        persistentVolume: persistent
+          ? {
+              name: "data",
+              mountPath: dataDir,
+              size: args.storage!,
+              storageClass: args.storageClass,
+            }
+          : undefined,
+        containers: [
+          {
+            name: "redis",
+            image: platformImages.redis,
+            command: ["redis-server", "/etc/redis/redis.conf"],
+            ports: [{ name: "redis", containerPort: PORT }],
+            env: [passwordEnv],
+            resources: args.resources,
+            livenessProbe: { tcpSocket: { port: "redis" }, periodSeconds: 15, failureThreshold: 3 },
+            readinessProbe: {
+              exec: {
+                command: [
+                  "sh",
+                  "-c",
+                  'redis-cli --no-auth-warning -a "$REDIS_PASSWORD" ping | grep -q PONG',
+                ],
+              },
+              periodSeconds: 5,
+              timeoutSeconds: 3,
+            },
+            writablePaths: persistent
+              ? [{ name: "tmp", mountPath: "/tmp" }]
+              : [
+                  { name: "tmp", mountPath: "/tmp" },
+                  { name: "data", mountPath: dataDir, sizeLimit: "64Mi" },
+                ],
+            volumeMounts: [
+              { name: "config", mountPath: "/etc/redis", readOnly: true },
+              { name: "auth", mountPath: "/etc/redis-auth", readOnly: true },
+            ],
+          },
+          {
+            name: "exporter",
+            image: platformImages.redisExporter,
+            ports: [{ name: "metrics", containerPort: 9121 }],
+            env: [{ name: "REDIS_ADDR", value: `redis://127.0.0.1:${PORT}` }, passwordEnv],
+            resources: {
+              requests: { cpu: "10m", memory: "16Mi" },
+              limits: { cpu: "100m", memory: "32Mi" },
+            },
+            livenessProbe: { tcpSocket: { port: "metrics" }, periodSeconds: 20 },
+            readinessProbe: { httpGet: { path: "/health", port: "metrics" }, periodSeconds: 15 },
+          },
+        ],
+        volumes: [
+          { name: "config", configMap: { name: config.metadata.name } },
+          {
+            name: "auth",
+            secret: {
+              secretName: auth.metadata.name,
+              items: [{ key: "auth.conf", path: "auth.conf" }],
+              defaultMode: 0o440,
+            },
+          },
+        ],
+        podAnnotations: { "prometheus.io/scrape": "true", "prometheus.io/port": "9121" },
+        ingress: [
+          ...(clientPeers.length ? [{ from: clientPeers, ports: [PORT] }] : []),
+          { from: [{ namespace: args.metricsNamespace ?? "monitoring" }], ports: [9121] },
+        ],
+      },
+      { parent: this },
+    );
+    this.host = workload.host!;
+    this.peer = workload.peer;
+
+    const connections: Record<string, RedisConnection> = {};
+    for (const [service, { db }] of Object.entries(args.clients)) {
+      if (!Number.isInteger(db) || db < 0 || db > 15) {
+        throw new Error(
+          `Redis ${name}: clients.${service}.db must be a database index from 0 to 15 (got ${db})`,
+        );
+      }
+      const secret = new k8s.core.v1.Secret(
+        `${name}-${service}`,
+        {
+          metadata: {
+            namespace: args.clientNamespace,
+            labels: { ...labels, "app.kubernetes.io/name": service },
+          },
+          type: "Opaque",
+          stringData: pulumi.secret(
+            pulumi.all([password, this.host]).apply(([pw, host]) => ({
+              password: pw,
+              url: `redis://:${encodeURIComponent(pw)}@${host}:${PORT}/${db}`,
+            })),
+          ),
+        },
+        { parent: this },
+      );
+      connections[service] = {
+        kind: "redis",
+        host: this.host,
+        port: PORT,
+        db,
+        username: "default",
+        password: { name: secret.metadata.name, key: "password" },
+        url: { name: secret.metadata.name, key: "url" },
+        peer: this.peer,
+      };
+    }
+    this.connections = connections;
+    this.registerOutputs({ host: this.host });
+  }
+}
