@@ -17,6 +17,8 @@ import { RecordedResource, redactSecrets, runProgram } from "./lib/mock-run";
 import { loadStackFile, LoadedStackConfig, stackFile, StackFileError } from "./lib/stack-config";
 import { PackReport, PlannedResource, runPack, stackConfigFile } from "../policy/engine/evaluate";
 import { formatReport } from "../policy/engine/format";
+import { bytes, cpuMillis } from "../components/lib/quantity";
+import type { K8sObject } from "../policy/lib/k8s";
 
 interface PlanArgs {
   stack: string;
@@ -135,6 +137,28 @@ function writeManifests(
     count++;
   }
   return { count, secretFiles };
+}
+
+/** Requests and limits per namespace: replicas times the containers of each pod template. */
+export function sizing(
+  resources: RecordedResource[],
+): Map<string, { cpu: [number, number]; mem: [number, number] }> {
+  const totals = new Map<string, { cpu: [number, number]; mem: [number, number] }>();
+  for (const r of resources) {
+    const m = manifestOf(r) as K8sObject | undefined;
+    if (!m || !["Deployment", "StatefulSet", "Job"].includes(String(m.kind))) continue;
+    const pod = m.spec?.template?.spec ?? {};
+    const replicas = m.kind === "Job" ? 1 : Number(m.spec?.replicas ?? 1);
+    const t = totals.get(m.metadata?.namespace) ?? { cpu: [0, 0], mem: [0, 0] };
+    for (const c of (pod.containers ?? []) as K8sObject[]) {
+      t.cpu[0] += replicas * cpuMillis(c.resources?.requests?.cpu ?? "0");
+      t.cpu[1] += replicas * cpuMillis(c.resources?.limits?.cpu ?? "0");
+      t.mem[0] += replicas * bytes(c.resources?.requests?.memory ?? "0");
+      t.mem[1] += replicas * bytes(c.resources?.limits?.memory ?? "0");
+    }
+    totals.set(m.metadata?.namespace, t);
+  }
+  return totals;
 }
 
 /** The resource tree, like `pulumi preview` prints it. */
@@ -271,6 +295,14 @@ async function main(): Promise<number> {
     out.push("Outputs:");
     for (const [k, v] of Object.entries(result.outputs)) {
       out.push(`    ${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`);
+    }
+    out.push("");
+    out.push("Sizing (all replicas; Jobs count once):");
+    for (const [ns, t] of sizing(resources)) {
+      const mi = (b: number) => `${Math.round(b / 2 ** 20)}Mi`;
+      out.push(
+        `    ${ns.padEnd(16)} requests ${t.cpu[0]}m CPU, ${mi(t.mem[0])} memory; limits ${t.cpu[1]}m CPU, ${mi(t.mem[1])} memory`,
+      );
     }
     out.push("");
     out.push(`Manifests: ${written.count} Kubernetes objects written under ${args.out}/`);

@@ -51,6 +51,13 @@ export class Redis extends pulumi.ComponentResource {
         `Redis ${name}: storage is required when persistence is "${args.persistence}" (e.g. "2Gi")`,
       );
     }
+    for (const [service, { db }] of Object.entries(args.clients)) {
+      if (!Number.isInteger(db) || db < 0 || db > 15) {
+        throw new Error(
+          `Redis ${name}: clients.${service}.db must be a database index from 0 to 15 (got ${db})`,
+        );
+      }
+    }
     const persistent = args.persistence !== "none";
     const dataDir = "/data";
     const conf = redisConf({
@@ -178,11 +185,6 @@ export class Redis extends pulumi.ComponentResource {
 
     const connections: Record<string, RedisConnection> = {};
     for (const [service, { db }] of Object.entries(args.clients)) {
-      if (!Number.isInteger(db) || db < 0 || db > 15) {
-        throw new Error(
-          `Redis ${name}: clients.${service}.db must be a database index from 0 to 15 (got ${db})`,
-        );
-      }
       const secret = new k8s.core.v1.Secret(
         `${name}-${service}`,
         {

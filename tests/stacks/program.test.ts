@@ -210,3 +210,36 @@ test("bad configuration stops the program before any resource is created", async
     planStack("dev", { overrides: { environment: "qa", services: [] } }),
   ).rejects.toThrow(/environment: must be one of .*\n.*services/s);
 });
+
+test("the dev data layer fits in 768 MiB of memory limits on its 4 GiB Raspberry Pi", async () => {
+  const { sizing } = await import("../../scripts/plan");
+  const rs = (await planStack("dev")).resources;
+  const data = sizing(rs).get("auditflow-data")!;
+  expect(data.mem[1]).toBeLessThanOrEqual(768 * 2 ** 20);
+  expect(data.mem[1]).toBeGreaterThan(512 * 2 ** 20);
+});
+
+test("the services reach their data only through PgBouncer, Redis and RabbitMQ contracts", async () => {
+  const rs = (await planStack("prod")).resources;
+  const deployment = (name: string) =>
+    rs.find((r) => r.type === "kubernetes:apps/v1:Deployment" && r.name === name)!;
+  const env = (name: string) =>
+    (deployment(name).inputs.spec as any).template.spec.containers[0].env.map((e: any) => e.name);
+  expect(env("audit-event-generator")).toEqual(expect.arrayContaining(["AMQP_URL", "AMQP_VHOST"]));
+  expect(env("audit-event-generator")).not.toContain("DATABASE_URL");
+  expect(env("audit-log-analysis")).toEqual(
+    expect.arrayContaining(["AMQP_URL", "DATABASE_URL", "REDIS_URL"]),
+  );
+  expect(env("event-audit-dashboard")).toEqual(
+    expect.arrayContaining(["DATABASE_URL", "REDIS_URL"]),
+  );
+  expect(env("notification-service")).toEqual(expect.arrayContaining(["AMQP_URL"]));
+  const dbPort = (
+    deployment("audit-log-analysis").inputs.spec as any
+  ).template.spec.containers[0].env.find((e: any) => e.name === "DATABASE_PORT");
+  expect(dbPort.value).toBe("6432");
+  // The analysis Deployment waits for its migration Job.
+  expect(
+    rs.some((r) => r.type === "kubernetes:batch/v1:Job" && r.name === "audit-log-analysis-migrate"),
+  ).toBe(true);
+});

@@ -274,6 +274,36 @@ describe("bad input is rejected with the key, the value and what is allowed", ()
       "namespaces.apps.quota.pods",
       /4 but the services need 8 pods/,
     ],
+    [
+      "redis maxmemory without headroom",
+      (c) => (c.data.redis.maxMemory = "90mb"),
+      "data.redis.maxMemory",
+      /90mb leaves too little headroom under the 96Mi limit/,
+    ],
+    [
+      "redis persistence without storage",
+      (c) => (c.data.redis.persistence = "aof"),
+      "data.redis.storage",
+      /required when persistence is "aof"/,
+    ],
+    [
+      "unknown eviction policy",
+      (c) => (c.data.redis.maxMemoryPolicy = "lru"),
+      "data.redis.maxMemoryPolicy",
+      /one of "noeviction", "allkeys-lru"/,
+    ],
+    [
+      "even RabbitMQ cluster",
+      (c) => (c.data.rabbitmq.replicas = 2),
+      "data.rabbitmq.replicas",
+      /1 or an odd number of nodes/,
+    ],
+    [
+      "postgres connections out of range",
+      (c) => (c.data.postgres.maxConnections = 5),
+      "data.postgres.maxConnections",
+      /at least 10/,
+    ],
     ["structured value of the wrong type", (c) => (c.cluster = "k3s"), "cluster", /must be a map/],
   ];
 

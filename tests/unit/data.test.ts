@@ -1,0 +1,352 @@
+/** The data and messaging components under Pulumi mocks: shapes, secrets and argument errors. */
+import * as pulumi from "@pulumi/pulumi";
+import { PgBouncer } from "../../components/data/pgbouncer";
+import { Postgres } from "../../components/data/postgres";
+import { Redis } from "../../components/data/redis";
+import { Migration } from "../../components/data/migration";
+import { RabbitMQ } from "../../components/messaging/rabbitmq";
+import { postgresqlConf } from "../../components/data/postgres-config";
+import { redisConf } from "../../components/data/redis-config";
+import { definitions, rabbitmqConf } from "../../components/messaging/rabbitmq-config";
+import { only, runComponent } from "../helpers/program";
+
+const small = {
+  requests: { cpu: "50m", memory: "128Mi" },
+  limits: { cpu: "500m", memory: "256Mi" },
+};
+const peer = (name: string) => ({
+  podLabels: { "app.kubernetes.io/name": name },
+  namespace: "auditflow",
+});
+
+describe("Postgres", () => {
+  test("a StatefulSet with config, init script, credentials Secret and exporter", async () => {
+    let pg: Postgres | undefined;
+    const rs = await runComponent(() => {
+      pg = new Postgres("postgres", {
+        namespace: "data",
+        services: ["audit-log-analysis", "event-audit-dashboard"],
+        storage: "5Gi",
+        maxConnections: 50,
+        resources: small,
+        clients: [peer("pgbouncer")],
+      });
+    });
+    const sts = only(rs, "kubernetes:apps/v1:StatefulSet");
+    const pod = (sts.inputs.spec as any).template.spec;
+    expect(pod.containers.map((c: any) => c.name)).toEqual(["postgres", "exporter"]);
+    expect(pod.securityContext.runAsUser).toBe(70);
+    expect((sts.inputs.spec as any).volumeClaimTemplates[0].spec.resources.requests.storage).toBe(
+      "5Gi",
+    );
+    const cm = rs.find((r) => r.name === "postgres-config")!;
+    expect((cm.inputs.data as any)["postgresql.conf"]).toMatch(/shared_buffers = 64MB/);
+    expect((cm.inputs.data as any)["10-auditflow-databases.sh"]).toMatch(
+      /CREATE DATABASE audit_log_analysis OWNER audit_log_analysis/,
+    );
+    expect((cm.inputs.data as any)["10-auditflow-databases.sh"]).not.toMatch(/mock-/);
+    const secret = rs.find((r) => r.name === "postgres-credentials")!;
+    expect(secret.secretPaths).toEqual(["stringData"]);
+    expect(Object.keys(secret.inputs.stringData as object).sort()).toEqual([
+      "AUDIT_LOG_ANALYSIS_PASSWORD",
+      "EVENT_AUDIT_DASHBOARD_PASSWORD",
+      "MONITOR_PASSWORD",
+      "POSTGRES_PASSWORD",
+    ]);
+    expect(await pulumi.isSecret(pg!.passwords["audit-log-analysis"]!)).toBe(true);
+    const np = rs.find((r) => r.type.endsWith("NetworkPolicy") && r.name === "postgres")!;
+    expect((np.inputs.spec as any).ingress).toEqual([
+      {
+        from: [
+          {
+            podSelector: { matchLabels: { "app.kubernetes.io/name": "pgbouncer" } },
+            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "auditflow" } },
+          },
+        ],
+        ports: [{ protocol: "TCP", port: 5432 }],
+      },
+      {
+        from: [
+          {
+            podSelector: {},
+            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } },
+          },
+        ],
+        ports: [{ protocol: "TCP", port: 9187 }],
+      },
+    ]);
+  });
+
+  test("rejects bad arguments before creating anything", () => {
+    const base = { namespace: "data", storage: "5Gi", maxConnections: 50, resources: small };
+    expect(() => new Postgres("pg", { ...base, services: [] })).toThrow(
+      /services must list at least one service/,
+    );
+    expect(() => new Postgres("pg", { ...base, services: ["x"], maxConnections: 5 })).toThrow(
+      /maxConnections must be a whole number from 10 to 1000 \(got 5\)/,
+    );
+    expect(
+      () =>
+        new Postgres("pg", {
+          ...base,
+          services: ["x"],
+          resources: { ...small, limits: { cpu: "1", memory: "64Mi" } },
+        }),
+    ).toThrow(/memory limit must be at least 128Mi \(got 64Mi\)/);
+  });
+});
+
+describe("PgBouncer", () => {
+  test("offers each service a contract backed by a Secret in the service's namespace", async () => {
+    let bouncer: PgBouncer | undefined;
+    const rs = await runComponent(() => {
+      bouncer = new PgBouncer("pgbouncer", {
+        namespace: "data",
+        postgres: { host: "postgres.data.svc.cluster.local", port: 5432, peer: peer("postgres") },
+        passwords: { "audit-log-analysis": pulumi.secret("pw-1") },
+        clientNamespace: "auditflow",
+        clients: [peer("audit-log-analysis")],
+        defaultPoolSize: 10,
+        maxClientConn: 100,
+        resources: small,
+      });
+    });
+    const conn = bouncer!.connections["audit-log-analysis"]!;
+    expect(conn).toMatchObject({
+      kind: "postgres",
+      port: 6432,
+      database: "audit_log_analysis",
+      username: "audit_log_analysis",
+    });
+    const secret = rs.find((r) => r.name === "pgbouncer-audit-log-analysis")!;
+    expect((secret.inputs.metadata as any).namespace).toBe("auditflow");
+    expect(secret.secretPaths).toEqual(["stringData"]);
+    expect((secret.inputs.stringData as any).url).toBe(
+      "postgresql://audit_log_analysis:pw-1@pgbouncer.data.svc.cluster.local:6432/audit_log_analysis?sslmode=disable",
+    );
+    const ini = (rs.find((r) => r.name === "pgbouncer-config")!.inputs.data as any)[
+      "pgbouncer.ini"
+    ];
+    expect(ini).toMatch(/pool_mode = transaction/);
+    expect(ini).toMatch(
+      /audit_log_analysis = host=postgres.data.svc.cluster.local port=5432 dbname=audit_log_analysis/,
+    );
+    expect(only(rs, "kubernetes:core/v1:Secret", "pgbouncer-auth").secretPaths).toEqual([
+      "stringData",
+    ]);
+  });
+});
+
+describe("Redis", () => {
+  test("keeps the password in a Secret include and gives each client its database", async () => {
+    let redis: Redis | undefined;
+    const rs = await runComponent(() => {
+      redis = new Redis("redis", {
+        namespace: "data",
+        maxMemory: "50mb",
+        maxMemoryPolicy: "allkeys-lru",
+        persistence: "none",
+        resources: small,
+        clients: {
+          "audit-log-analysis": { db: 0, peer: peer("a") },
+          "event-audit-dashboard": { db: 1, peer: peer("d") },
+        },
+        clientNamespace: "auditflow",
+      });
+    });
+    const conf = (rs.find((r) => r.name === "redis-config")!.inputs.data as any)["redis.conf"];
+    expect(conf).toMatch(/maxmemory 52428800/);
+    expect(conf).toMatch(/include \/etc\/redis-auth\/auth.conf/);
+    expect(conf).not.toMatch(/requirepass/);
+    expect(redis!.connections["event-audit-dashboard"]).toMatchObject({
+      kind: "redis",
+      db: 1,
+      port: 6379,
+    });
+    expect(rs.some((r) => r.type.endsWith(":Deployment") && r.name === "redis")).toBe(true);
+  });
+
+  test("requires storage for persistence and a valid database index", () => {
+    const base = {
+      namespace: "d",
+      maxMemory: "50mb",
+      maxMemoryPolicy: "allkeys-lru" as const,
+      resources: small,
+      clientNamespace: "a",
+    };
+    expect(() => new Redis("r", { ...base, persistence: "aof", clients: {} })).toThrow(
+      /storage is required when persistence is "aof"/,
+    );
+    expect(
+      () =>
+        new Redis("r", {
+          ...base,
+          persistence: "none",
+          clients: { x: { db: 16, peer: peer("x") } },
+        }),
+    ).toThrow(/clients.x.db must be a database index from 0 to 15 \(got 16\)/);
+    expect(() =>
+      redisConf({
+        maxMemory: "1mb",
+        maxMemoryPolicy: "lru" as any,
+        persistence: "none",
+        port: 1,
+        authInclude: "/a",
+        dir: "/d",
+      }),
+    ).toThrow(/maxMemoryPolicy "lru" must be one of noeviction/);
+  });
+});
+
+describe("RabbitMQ", () => {
+  const users = [
+    {
+      service: "audit-event-generator",
+      name: "audit_event_generator",
+      publishes: true,
+      peer: peer("g"),
+    },
+    {
+      service: "audit-log-analysis",
+      name: "audit_log_analysis",
+      publishes: false,
+      consumes: "audit.analysis",
+      peer: peer("a"),
+    },
+  ];
+  const base = {
+    namespace: "data",
+    storage: "2Gi",
+    memoryHighWatermark: 0.6,
+    diskFreeLimit: "1GB",
+    resources: small,
+    users,
+    queues: [{ name: "audit.analysis", bindingKey: "audit.#" }],
+    clientNamespace: "auditflow",
+  };
+
+  test("one node: classic queues, no API access, definitions and cookie in a Secret", async () => {
+    const rs = await runComponent(() => new RabbitMQ("rabbitmq", { ...base, replicas: 1 }));
+    const defs = rs.find((r) => r.name === "rabbitmq-definitions")!;
+    expect(defs.secretPaths).toEqual(["stringData"]);
+    const doc = JSON.parse((defs.inputs.stringData as any)["definitions.json"]);
+    expect(doc.queues.map((q: any) => q.arguments["x-queue-type"])).toEqual(["classic", "classic"]);
+    expect(doc.permissions).toContainEqual({
+      user: "audit_event_generator",
+      vhost: "auditflow",
+      configure: "^$",
+      write: "^audit\\.events$",
+      read: "^$",
+    });
+    expect(rs.some((r) => r.type.endsWith(":Role"))).toBe(false);
+    const pod = (only(rs, "kubernetes:apps/v1:StatefulSet").inputs.spec as any).template.spec;
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.containers[0].readinessProbe.exec.command).toEqual([
+      "rabbitmq-diagnostics",
+      "-q",
+      "check_port_connectivity",
+    ]);
+  });
+
+  test("three nodes: quorum queues, peer discovery with a least-privilege Role", async () => {
+    const rs = await runComponent(() => new RabbitMQ("rabbitmq", { ...base, replicas: 3 }));
+    const defs = JSON.parse(
+      (rs.find((r) => r.name === "rabbitmq-definitions")!.inputs.stringData as any)[
+        "definitions.json"
+      ],
+    );
+    expect(defs.queues.map((q: any) => q.arguments["x-queue-type"])).toEqual(["quorum", "quorum"]);
+    expect((only(rs, "kubernetes:rbac.authorization.k8s.io/v1:Role").inputs as any).rules).toEqual([
+      { apiGroups: [""], resources: ["endpoints"], verbs: ["get"] },
+    ]);
+    const conf = (rs.find((r) => r.name === "rabbitmq-config")!.inputs.data as any)[
+      "rabbitmq.conf"
+    ];
+    expect(conf).toMatch(/cluster_formation.peer_discovery_backend = rabbit_peer_discovery_k8s/);
+    expect(conf).toMatch(/total_memory_available_override_value = 268435456/);
+    const sts = only(rs, "kubernetes:apps/v1:StatefulSet");
+    expect((sts.inputs.spec as any).podManagementPolicy).toBe("Parallel");
+  });
+
+  test("rejects an even cluster and bad broker settings", () => {
+    expect(() => new RabbitMQ("r", { ...base, replicas: 2 })).toThrow(
+      /replicas must be 1 or an odd number such as 3 \(got 2\)/,
+    );
+    expect(() =>
+      rabbitmqConf({
+        memoryLimit: "1Gi",
+        memoryHighWatermark: 1.5,
+        diskFreeLimit: "1GB",
+        definitionsPath: "/d",
+      }),
+    ).toThrow(/memoryHighWatermark must be between 0.1 and 0.9 \(got 1.5\)/);
+    expect(() =>
+      rabbitmqConf({
+        memoryLimit: "1Gi",
+        memoryHighWatermark: 0.5,
+        diskFreeLimit: "lots",
+        definitionsPath: "/d",
+      }),
+    ).toThrow(/diskFreeLimit "lots" must be a size/);
+    expect(definitions({ users: [], queues: [], quorum: false }).vhosts).toEqual([
+      { name: "auditflow" },
+    ]);
+  });
+});
+
+describe("Migration", () => {
+  test("a Job with the service's image, command and PgBouncer connection", async () => {
+    const rs = await runComponent(
+      () =>
+        new Migration("analysis-migrate", {
+          namespace: "auditflow",
+          service: "audit-log-analysis",
+          image: "ghcr.io/auditflow/audit-log-analysis:0.4.2",
+          command: ["alembic", "upgrade", "head"],
+          database: {
+            kind: "postgres",
+            host: "pgbouncer.data.svc.cluster.local",
+            port: 6432,
+            database: "audit_log_analysis",
+            username: "audit_log_analysis",
+            password: { name: "s", key: "password" },
+            url: { name: "s", key: "url" },
+            peer: peer("pgbouncer"),
+          },
+        }),
+    );
+    const job = only(rs, "kubernetes:batch/v1:Job");
+    const spec = job.inputs.spec as any;
+    expect(spec).toMatchObject({
+      backoffLimit: 2,
+      ttlSecondsAfterFinished: 86400,
+      activeDeadlineSeconds: 600,
+    });
+    const c = spec.template.spec.containers[0];
+    expect(c.command).toEqual(["alembic", "upgrade", "head"]);
+    expect(c.image).toBe("ghcr.io/auditflow/audit-log-analysis:0.4.2");
+    expect(c.env).toContainEqual({
+      name: "DATABASE_URL",
+      valueFrom: { secretKeyRef: { name: "s", key: "url" } },
+    });
+    expect(c.env).toContainEqual({ name: "DATABASE_PORT", value: "6432" });
+    expect(spec.template.spec.restartPolicy).toBe("Never");
+    expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, runAsNonRoot: true });
+    expect(
+      () =>
+        new Migration("m", {
+          namespace: "a",
+          service: "s",
+          image: "x/y:1",
+          command: [],
+          database: {} as any,
+        }),
+    ).toThrow(/command must not be empty/);
+  });
+});
+
+test("postgresql.conf scales with the memory limit", () => {
+  expect(postgresqlConf({ memoryLimit: "4Gi", maxConnections: 200 })).toMatch(
+    /shared_buffers = 1024MB\neffective_cache_size = 2048MB\nwork_mem = 2MB/,
+  );
+});
