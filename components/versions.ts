@@ -28,4 +28,9 @@ export const platformImages = {
   redis: "docker.io/library/redis:7.4.2-alpine3.21",
   redisExporter: "docker.io/oliver006/redis_exporter:v1.67.0",
   rabbitmq: "docker.io/library/rabbitmq:3.13.7-management-alpine",
+  /**
+   * PostgreSQL 16 client tools plus age, for the backup jobs. Built by the project's image pipeline
+   * (postgres:16.6-alpine3.21 with `apk add age`); no public image ships both.
+   */
+  postgresBackup: "ghcr.io/auditflow/postgres-backup:16.6-age1.2.1",
 } as const;

@@ -11,11 +11,15 @@ import { PlatformConfig, SECRET_KEYS, validateConfig } from "./schema";
 export type { PlatformConfig } from "./schema";
 
 /** Validated stack configuration plus the secrets it carries, as secret Outputs. */
-export interface StackConfig extends Readonly<Omit<PlatformConfig, "sshPrivateKey">> {
+export interface StackConfig extends Readonly<
+  Omit<PlatformConfig, "sshPrivateKey" | "backupVerifyIdentity">
+> {
   /** The stack name (dev, staging, prod or a personal stack). */
   readonly stack: string;
   /** SSH private key used to install K3s; present when cluster.provisioning is "ssh". */
   readonly sshPrivateKey?: pulumi.Output<string>;
+  /** The backup verification job's age identity (secret). */
+  readonly backupVerifyIdentity: pulumi.Output<string>;
 }
 
 /** Error for bad configuration: a clean message for the user, no stack trace. */
@@ -56,11 +60,12 @@ export function loadConfig(): StackConfig {
   const result = validateConfig(raw, project);
   if (!result.ok) throw new ConfigError(result.problems);
 
-  const { sshPrivateKey: _plain, ...rest } = result.config;
+  const { sshPrivateKey: _plain, backupVerifyIdentity: _identity, ...rest } = result.config;
   const config = new pulumi.Config();
   return Object.freeze({
     ...rest,
     stack: pulumi.getStack(),
     sshPrivateKey: _plain === undefined ? undefined : config.requireSecret("sshPrivateKey"),
+    backupVerifyIdentity: config.requireSecret("backupVerifyIdentity"),
   });
 }

@@ -16,6 +16,8 @@ import { Connection } from "../components/contracts";
 import { Migration } from "../components/data/migration";
 import { PgBouncer } from "../components/data/pgbouncer";
 import { Postgres } from "../components/data/postgres";
+import { PostgresBackup } from "../components/data/postgres-backup";
+import { databaseName } from "../components/data/postgres-config";
 import { Redis } from "../components/data/redis";
 import { RabbitMQ } from "../components/messaging/rabbitmq";
 import { amqpQueues, amqpRoles } from "../components/apps/catalog";
@@ -97,7 +99,31 @@ const postgres = new Postgres(
     storageClass: config.cluster.storageClass,
     maxConnections: data.postgres.maxConnections,
     resources: data.postgres.resources,
-    clients: [{ podLabels: selectorLabels({ name: "pgbouncer", component: "connection-pool" }) }],
+    clients: [
+      { podLabels: selectorLabels({ name: "pgbouncer", component: "connection-pool" }) },
+      { podLabels: selectorLabels({ name: "postgres-backup", component: "backup" }) },
+    ],
+  },
+  opts,
+);
+new PostgresBackup(
+  "postgres-backup",
+  {
+    namespace: dataNs.name,
+    postgres: {
+      host: postgres.host,
+      port: postgres.port,
+      peer: postgres.peer,
+      secretName: postgres.secretName,
+    },
+    databases: usersOf("postgres").map(databaseName),
+    schedule: data.backups.schedule,
+    verifySchedule: data.backups.verifySchedule,
+    keep: data.backups.keep,
+    storage: data.backups.storage,
+    storageClass: config.cluster.storageClass,
+    recipients: data.backups.recipients,
+    verifyIdentity: config.backupVerifyIdentity,
   },
   opts,
 );

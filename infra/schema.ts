@@ -19,7 +19,7 @@ export const ARCHITECTURES = ["arm64", "amd64"] as const;
 export type Arch = (typeof ARCHITECTURES)[number];
 
 /** Keys whose values are secrets: never echoed in messages. */
-export const SECRET_KEYS = ["sshPrivateKey"] as const;
+export const SECRET_KEYS = ["sshPrivateKey", "backupVerifyIdentity"] as const;
 
 const dns1123Label = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const hostOrIp =
@@ -166,6 +166,23 @@ const dataSchema = z.strictObject({
     storage: storage.optional(),
     resources: resourcesSchema,
   }),
+  backups: z.strictObject({
+    schedule: z
+      .string()
+      .regex(/^(\S+\s+){4}\S+$/, { error: "must be a five-field cron expression" }),
+    verifySchedule: z
+      .string()
+      .regex(/^(\S+\s+){4}\S+$/, { error: "must be a five-field cron expression" }),
+    keep: positiveInt(90),
+    storage,
+    recipients: z
+      .array(
+        z
+          .string()
+          .regex(/^age1[02-9ac-hj-np-z]{58}$/, { error: "must be an age public key (age1...)" }),
+      )
+      .min(1, { error: "must list at least one age public key" }),
+  }),
   rabbitmq: z.strictObject({
     replicas: positiveInt(7),
     storage,
@@ -184,6 +201,12 @@ export type DataConfig = z.infer<typeof dataSchema>;
 const sections = {
   environment: z.enum(ENVIRONMENTS),
   sshPrivateKey: z.string().min(1).optional(),
+  backupVerifyIdentity: z
+    .string({
+      error:
+        "is required: the private age key of the backup verification job (pulumi config set --secret backupVerifyIdentity < verify-key.txt)",
+    })
+    .regex(/AGE-SECRET-KEY-1[0-9A-Z]+/, { error: "must be an age identity (AGE-SECRET-KEY-1...)" }),
   cluster: clusterSchema,
   namespaces: z.strictObject({ apps: namespaceSizingSchema, data: namespaceSizingSchema }),
   services: z.array(serviceSchema),
@@ -413,6 +436,12 @@ export function validateConfig(raw: Record<string, unknown>, project: string): V
   return { ok: false, problems };
 }
 
+/** What a missing top-level key is for and how to set it. */
+const REQUIRED_HINTS: Record<string, string> = {
+  backupVerifyIdentity:
+    "the private age key of the backup verification job (pulumi config set --secret backupVerifyIdentity < verify-key.txt)",
+};
+
 const typeNames: Record<string, string> = {
   int: "a whole number",
   number: "a whole number",
@@ -455,6 +484,9 @@ function describe(
       ];
     case "invalid_type": {
       const expected = typeNames[i.expected] ?? `a ${i.expected}`;
+      const hint = i.path.length === 1 ? REQUIRED_HINTS[String(i.path[0])] : undefined;
+      if (i.input === undefined && hint)
+        return [{ key: keyOf(i.path, project), message: `is required: ${hint}` }];
       return [
         {
           key: keyOf(i.path, project),

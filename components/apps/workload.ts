@@ -388,6 +388,42 @@ function hardenedContainer(
   };
 }
 
+/** Pod-level inputs for a pod spec built outside Workload (CronJob templates). */
+export interface CompliantPodInput {
+  serviceAccountName: pulumi.Input<string>;
+  /** Non-zero UID (and GID, fsGroup). Defaults to 10001. */
+  runAsUser?: number;
+  restartPolicy?: "Always" | "OnFailure" | "Never";
+  containers: InitContainerSpec[];
+  volumes?: pulumi.Input<k8s.types.input.core.v1.Volume>[];
+}
+
+/**
+ * The hardened pod spec every workload gets: non-root identity, seccomp RuntimeDefault, no token,
+ * hardened containers with their writable emptyDirs. Workload uses it; so do CronJob templates.
+ */
+export function compliantPodSpec(p: CompliantPodInput): k8s.types.input.core.v1.PodSpec {
+  const uid = p.runAsUser ?? 10001;
+  if (!Number.isInteger(uid) || uid < 1)
+    throw new Error(`runAsUser must be a non-zero UID (got ${uid})`);
+  return {
+    serviceAccountName: p.serviceAccountName,
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    restartPolicy: p.restartPolicy,
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: uid,
+      runAsGroup: uid,
+      fsGroup: uid,
+      fsGroupChangePolicy: "OnRootMismatch",
+      seccompProfile: { type: "RuntimeDefault" },
+    },
+    containers: p.containers.map((c) => hardenedContainer(c)),
+    volumes: [...writableVolumes(p.containers), ...(p.volumes ?? [])],
+  };
+}
+
 function writablePaths(c: InitContainerSpec): NonNullable<ContainerSpec["writablePaths"]> {
   return c.writablePaths ?? [{ name: "tmp", mountPath: "/tmp" }];
 }

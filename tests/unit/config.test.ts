@@ -12,6 +12,7 @@ function rawConfig(stack: string): Record<string, unknown> {
   };
   const raw: Record<string, unknown> = {
     sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY----- test",
+    backupVerifyIdentity: `AGE-SECRET-KEY-1${"Q".repeat(58)}`,
   };
   for (const [k, v] of Object.entries(doc.config)) raw[k.slice(PROJECT.length + 1)] = v;
   return raw;
@@ -273,6 +274,18 @@ describe("bad input is rejected with the key, the value and what is allowed", ()
       (c) => (c.namespaces.apps.quota.pods = 4),
       "namespaces.apps.quota.pods",
       /4 but the services need 8 pods/,
+    ],
+    [
+      "missing backup verification key",
+      (c) => delete c.backupVerifyIdentity,
+      "backupVerifyIdentity",
+      /is required: the private age key of the backup verification job/,
+    ],
+    [
+      "backup recipient that is not an age key",
+      (c) => (c.data.backups.recipients = ["ssh-ed25519 AAAA"]),
+      "data.backups.recipients[0]",
+      /must be an age public key/,
     ],
     [
       "redis maxmemory without headroom",

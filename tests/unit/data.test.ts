@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { PgBouncer } from "../../components/data/pgbouncer";
 import { Postgres } from "../../components/data/postgres";
 import { Redis } from "../../components/data/redis";
+import { PostgresBackup } from "../../components/data/postgres-backup";
 import { Migration } from "../../components/data/migration";
 import { RabbitMQ } from "../../components/messaging/rabbitmq";
 import { postgresqlConf } from "../../components/data/postgres-config";
@@ -349,4 +350,66 @@ test("postgresql.conf scales with the memory limit", () => {
   expect(postgresqlConf({ memoryLimit: "4Gi", maxConnections: 200 })).toMatch(
     /shared_buffers = 1024MB\neffective_cache_size = 2048MB\nwork_mem = 2MB/,
   );
+});
+
+describe("PostgresBackup", () => {
+  const recipient = "age1k04swajlv68e28nfmg6whdwxrf0559w2hdnw28ru8v6xs4953g6srkgym5";
+  const base = {
+    namespace: "data",
+    postgres: { host: "postgres.data.svc", port: 5432, peer: peer("postgres"), secretName: "pg" },
+    databases: ["audit_log_analysis"],
+    schedule: "0 3 * * *",
+    verifySchedule: "30 4 * * *",
+    keep: 7,
+    storage: "10Gi",
+    recipients: [recipient],
+    verifyIdentity: pulumi.secret(`AGE-SECRET-KEY-1${"Q".repeat(58)}`),
+  };
+
+  test("a backup and a verification CronJob; only the verification reads the key", async () => {
+    const rs = await runComponent(() => new PostgresBackup("postgres-backup", base));
+    const cron = (n: string) =>
+      rs.find(
+        (r) => r.type === "kubernetes:batch/v1:CronJob" && r.name === `postgres-backup-${n}`,
+      )!;
+    const pod = (n: string) => (cron(n).inputs.spec as any).jobTemplate.spec.template.spec;
+    expect(cron("backup").inputs.spec as any).toMatchObject({
+      schedule: "0 3 * * *",
+      concurrencyPolicy: "Forbid",
+      startingDeadlineSeconds: 600,
+    });
+    const env = (n: string) =>
+      Object.fromEntries(
+        pod(n).containers[0].env.map((e: any) => [e.name, e.value ?? e.valueFrom]),
+      );
+    expect(env("backup")).toMatchObject({
+      BACKUP_DATABASES: "audit_log_analysis",
+      BACKUP_RECIPIENTS: recipient,
+      BACKUP_KEEP: "7",
+    });
+    expect(env("backup").AGE_IDENTITY_FILE).toBeUndefined();
+    expect(env("verify").AGE_IDENTITY_FILE).toBe("/keys/identity.txt");
+    expect(pod("backup").volumes.some((v: any) => v.secret)).toBe(false);
+    expect(pod("verify").securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 70,
+      seccompProfile: { type: "RuntimeDefault" },
+    });
+    expect(only(rs, "kubernetes:core/v1:Secret").secretPaths).toEqual(["stringData"]);
+  });
+
+  test("rejects bad schedules, retention and keys before creating anything", () => {
+    expect(() => new PostgresBackup("b", { ...base, schedule: "nightly" })).toThrow(
+      /schedule "nightly" must be a five-field cron expression/,
+    );
+    expect(() => new PostgresBackup("b", { ...base, keep: 0 })).toThrow(
+      /keep must be a whole number from 1 to 90 \(got 0\)/,
+    );
+    expect(() => new PostgresBackup("b", { ...base, recipients: ["ssh-rsa AAA"] })).toThrow(
+      /recipient "ssh-rsa AAA" is not an age public key/,
+    );
+    expect(() => new PostgresBackup("b", { ...base, databases: [] })).toThrow(
+      /databases must list at least one database/,
+    );
+  });
 });

@@ -1,0 +1,219 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { Peer } from "../apps/workload";
+import { compliantPodSpec } from "../apps/workload";
+import { recommendedLabels, selectorLabels } from "../lib/labels";
+import { platformImages } from "../versions";
+import { backupScript, verifyScript } from "./backup-scripts";
+
+export interface PostgresBackupArgs {
+  /** Namespace of the server (the data namespace). Required. */
+  namespace: pulumi.Input<string>;
+  /** The server: host, port, its pods, and the Secret with POSTGRES_PASSWORD. Required. */
+  postgres: {
+    host: pulumi.Input<string>;
+    port: number;
+    peer: Peer;
+    secretName: pulumi.Input<string>;
+  };
+  /** Databases to back up. Required (at least one). */
+  databases: readonly string[];
+  /** Cron schedule of the backup. Required. */
+  schedule: string;
+  /** Cron schedule of the verification (after the backup). Required. */
+  verifySchedule: string;
+  /** Backups kept. Required (1-90). */
+  keep: number;
+  /** Volume for the backups, e.g. "10Gi". Required. */
+  storage: string;
+  /** Storage class. Defaults to the cluster default. */
+  storageClass?: string;
+  /**
+   * age public keys the backups are encrypted to: the operator's recovery key (its private half
+   * never enters the cluster) and the verification key. Required (at least one).
+   */
+  recipients: readonly string[];
+  /** The verification key's private half (secret); only the verification job can read it. Required. */
+  verifyIdentity: pulumi.Input<string>;
+}
+
+const CRON = /^(\S+\s+){4}\S+$/;
+const AGE_RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
+
+/**
+ * Nightly encrypted backups of every database onto their own volume, and a later job that proves
+ * the newest one restores (checksums, decrypt, restore into a scratch database, row counts). Both
+ * run the scripts the conformance tier proves on a real server; a failed verification fails its Job
+ * and writes auditflow_backup_verify_success 0 for alerting.
+ */
+export class PostgresBackup extends pulumi.ComponentResource {
+  constructor(name: string, args: PostgresBackupArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("auditflow:data:PostgresBackup", name, {}, opts);
+    const fail = (m: string): never => {
+      throw new Error(`PostgresBackup ${name}: ${m}`);
+    };
+    if (args.databases.length === 0) fail("databases must list at least one database");
+    if (!CRON.test(args.schedule))
+      fail(`schedule "${args.schedule}" must be a five-field cron expression`);
+    if (!CRON.test(args.verifySchedule))
+      fail(`verifySchedule "${args.verifySchedule}" must be a five-field cron expression`);
+    if (!Number.isInteger(args.keep) || args.keep < 1 || args.keep > 90)
+      fail(`keep must be a whole number from 1 to 90 (got ${args.keep})`);
+    if (args.recipients.length === 0) fail("recipients must list at least one age public key");
+    for (const r of args.recipients)
+      if (!AGE_RECIPIENT.test(r)) fail(`recipient "${r}" is not an age public key (age1...)`);
+
+    const identity = { name, component: "backup" };
+    const labels = recommendedLabels(identity);
+    const meta = { namespace: args.namespace, labels };
+    const scripts = new k8s.core.v1.ConfigMap(
+      `${name}-scripts`,
+      { metadata: meta, data: { "backup.sh": backupScript(), "verify.sh": verifyScript() } },
+      { parent: this },
+    );
+    const key = new k8s.core.v1.Secret(
+      `${name}-verify-key`,
+      {
+        metadata: meta,
+        type: "Opaque",
+        stringData: { "identity.txt": pulumi.secret(args.verifyIdentity) },
+      },
+      { parent: this },
+    );
+    const pvc = new k8s.core.v1.PersistentVolumeClaim(
+      `${name}-volume`,
+      {
+        metadata: meta,
+        spec: {
+          accessModes: ["ReadWriteOnce"],
+          storageClassName: args.storageClass,
+          resources: { requests: { storage: args.storage } },
+        },
+      },
+      { parent: this },
+    );
+    const sa = new k8s.core.v1.ServiceAccount(
+      name,
+      { metadata: meta, automountServiceAccountToken: false },
+      { parent: this },
+    );
+
+    const pgEnv = [
+      { name: "PGHOST", value: args.postgres.host },
+      { name: "PGPORT", value: String(args.postgres.port) },
+      { name: "PGUSER", value: "postgres" },
+      {
+        name: "PGPASSWORD",
+        valueFrom: { secretKeyRef: { name: args.postgres.secretName, key: "POSTGRES_PASSWORD" } },
+      },
+      { name: "BACKUP_DIR", value: "/backups" },
+    ];
+    const cronJob = (
+      suffix: string,
+      schedule: string,
+      script: string,
+      env: k8s.types.input.core.v1.EnvVar[],
+      withKey: boolean,
+    ) =>
+      new k8s.batch.v1.CronJob(
+        `${name}-${suffix}`,
+        {
+          metadata: meta,
+          spec: {
+            schedule,
+            concurrencyPolicy: "Forbid",
+            startingDeadlineSeconds: 600,
+            successfulJobsHistoryLimit: 3,
+            failedJobsHistoryLimit: 3,
+            jobTemplate: {
+              spec: {
+                backoffLimit: 1,
+                ttlSecondsAfterFinished: 7 * 86400,
+                activeDeadlineSeconds: 3 * 3600,
+                template: {
+                  metadata: { labels },
+                  spec: compliantPodSpec({
+                    serviceAccountName: sa.metadata.name,
+                    runAsUser: 70,
+                    restartPolicy: "Never",
+                    containers: [
+                      {
+                        name: suffix,
+                        image: platformImages.postgresBackup,
+                        command: ["sh", `/scripts/${script}`],
+                        env,
+                        resources: {
+                          requests: { cpu: "50m", memory: "48Mi" },
+                          limits: { cpu: "500m", memory: "128Mi" },
+                        },
+                        volumeMounts: [
+                          { name: "scripts", mountPath: "/scripts", readOnly: true },
+                          { name: "backups", mountPath: "/backups" },
+                          ...(withKey ? [{ name: "key", mountPath: "/keys", readOnly: true }] : []),
+                        ],
+                      },
+                    ],
+                    volumes: [
+                      { name: "scripts", configMap: { name: scripts.metadata.name } },
+                      { name: "backups", persistentVolumeClaim: { claimName: pvc.metadata.name } },
+                      ...(withKey
+                        ? [
+                            {
+                              name: "key",
+                              secret: { secretName: key.metadata.name, defaultMode: 0o400 },
+                            },
+                          ]
+                        : []),
+                    ],
+                  }),
+                },
+              },
+            },
+          },
+        },
+        { parent: this },
+      );
+    cronJob(
+      "backup",
+      args.schedule,
+      "backup.sh",
+      [
+        ...pgEnv,
+        { name: "BACKUP_DATABASES", value: args.databases.join(" ") },
+        { name: "BACKUP_KEEP", value: String(args.keep) },
+        { name: "BACKUP_RECIPIENTS", value: args.recipients.join(" ") },
+      ],
+      false,
+    );
+    cronJob(
+      "verify",
+      args.verifySchedule,
+      "verify.sh",
+      [
+        ...pgEnv,
+        { name: "AGE_IDENTITY_FILE", value: "/keys/identity.txt" },
+        { name: "METRICS_FILE", value: "/backups/verify.prom" },
+      ],
+      true,
+    );
+
+    new k8s.networking.v1.NetworkPolicy(
+      name,
+      {
+        metadata: meta,
+        spec: {
+          podSelector: { matchLabels: selectorLabels(identity) },
+          policyTypes: ["Ingress", "Egress"],
+          egress: [
+            {
+              to: [{ podSelector: { matchLabels: args.postgres.peer.podLabels ?? {} } }],
+              ports: [{ protocol: "TCP", port: args.postgres.port }],
+            },
+          ],
+        },
+      },
+      { parent: this },
+    );
+    this.registerOutputs({});
+  }
+}
