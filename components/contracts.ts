@@ -91,3 +91,37 @@ export function connectionEnv(c: Connection): k8s.types.input.core.v1.EnvVar[] {
 export function connectionEgress(c: Connection): EgressRule {
   return { to: [c.peer], ports: [c.port] };
 }
+
+/**
+ * The Secret behind one service's connection contract, created in the service's namespace: the
+ * password and a complete URL built from it (`url(password, host)`), both kept secret.
+ */
+export function connectionSecret(
+  name: string,
+  args: {
+    namespace: pulumi.Input<string>;
+    labels: Record<string, string>;
+    password: pulumi.Input<string>;
+    host: pulumi.Input<string>;
+    url: (password: string, host: string) => string;
+  },
+  parent: pulumi.Resource,
+): { password: SecretKeyRef; url: SecretKeyRef } {
+  const secret = new k8s.core.v1.Secret(
+    name,
+    {
+      metadata: { namespace: args.namespace, labels: args.labels },
+      type: "Opaque",
+      stringData: pulumi.secret(
+        pulumi
+          .all([args.password, args.host])
+          .apply(([pw, host]) => ({ password: pw, url: args.url(pw, host) })),
+      ),
+    },
+    { parent },
+  );
+  return {
+    password: { name: secret.metadata.name, key: "password" },
+    url: { name: secret.metadata.name, key: "url" },
+  };
+}

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { PostgresConnection } from "../contracts";
+import { PostgresConnection, connectionSecret } from "../contracts";
 import { Peer, Workload } from "../apps/workload";
 import type { ResourceSizes } from "../security/namespace";
 import { platformImages } from "../versions";
@@ -133,23 +133,18 @@ export class PgBouncer extends pulumi.ComponentResource {
     const connections: Record<string, PostgresConnection> = {};
     for (const service of services) {
       const db = databaseName(service);
-      const secret = new k8s.core.v1.Secret(
+      const refs = connectionSecret(
         `${name}-${service}`,
         {
-          metadata: {
-            namespace: args.clientNamespace,
-            labels: { ...labels, "app.kubernetes.io/name": service },
-          },
-          type: "Opaque",
-          stringData: pulumi.secret(
-            pulumi.all([args.passwords[service]!, this.host]).apply(([pw, host]) => ({
-              password: pw,
-              // Transaction pooling: no server-side prepared statements or session state.
-              url: `postgresql://${db}:${encodeURIComponent(pw)}@${host}:${PORT}/${db}?sslmode=disable`,
-            })),
-          ),
+          namespace: args.clientNamespace,
+          labels: { ...labels, "app.kubernetes.io/name": service },
+          password: args.passwords[service]!,
+          host: this.host,
+          url: (pw, host) =>
+            // Transaction pooling: no server-side prepared statements or session state.
+            `postgresql://${db}:${encodeURIComponent(pw)}@${host}:${PORT}/${db}?sslmode=disable`,
         },
-        { parent: this },
+        this,
       );
       connections[service] = {
         kind: "postgres",
@@ -157,8 +152,8 @@ export class PgBouncer extends pulumi.ComponentResource {
         port: PORT,
         database: db,
         username: db,
-        password: { name: secret.metadata.name, key: "password" },
-        url: { name: secret.metadata.name, key: "url" },
+        password: refs.password,
+        url: refs.url,
         peer: this.peer,
       };
     }

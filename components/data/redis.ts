@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { RedisConnection } from "../contracts";
+import { RedisConnection, connectionSecret } from "../contracts";
 import { Peer, Workload } from "../apps/workload";
 import type { ResourceSizes } from "../security/namespace";
 import { platformImages } from "../versions";
@@ -185,22 +185,16 @@ export class Redis extends pulumi.ComponentResource {
 
     const connections: Record<string, RedisConnection> = {};
     for (const [service, { db }] of Object.entries(args.clients)) {
-      const secret = new k8s.core.v1.Secret(
+      const refs = connectionSecret(
         `${name}-${service}`,
         {
-          metadata: {
-            namespace: args.clientNamespace,
-            labels: { ...labels, "app.kubernetes.io/name": service },
-          },
-          type: "Opaque",
-          stringData: pulumi.secret(
-            pulumi.all([password, this.host]).apply(([pw, host]) => ({
-              password: pw,
-              url: `redis://:${encodeURIComponent(pw)}@${host}:${PORT}/${db}`,
-            })),
-          ),
+          namespace: args.clientNamespace,
+          labels: { ...labels, "app.kubernetes.io/name": service },
+          password: password,
+          host: this.host,
+          url: (pw, host) => `redis://:${encodeURIComponent(pw)}@${host}:${PORT}/${db}`,
         },
-        { parent: this },
+        this,
       );
       connections[service] = {
         kind: "redis",
@@ -208,8 +202,8 @@ export class Redis extends pulumi.ComponentResource {
         port: PORT,
         db,
         username: "default",
-        password: { name: secret.metadata.name, key: "password" },
-        url: { name: secret.metadata.name, key: "url" },
+        password: refs.password,
+        url: refs.url,
         peer: this.peer,
       };
     }

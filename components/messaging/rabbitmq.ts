@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { AmqpConnection } from "../contracts";
+import { AmqpConnection, connectionSecret } from "../contracts";
 import { Peer, Workload } from "../apps/workload";
 import type { ResourceSizes } from "../security/namespace";
 import { platformImages } from "../versions";
@@ -296,22 +296,17 @@ export class RabbitMQ extends pulumi.ComponentResource {
 
     const connections: Record<string, AmqpConnection> = {};
     for (const u of args.users) {
-      const s = new k8s.core.v1.Secret(
+      const refs = connectionSecret(
         `${name}-${u.service}`,
         {
-          metadata: {
-            namespace: args.clientNamespace,
-            labels: { ...labels, "app.kubernetes.io/name": u.service },
-          },
-          type: "Opaque",
-          stringData: pulumi.secret(
-            pulumi.all([passwords[u.service]!, this.host]).apply(([pw, host]) => ({
-              password: pw,
-              url: `amqp://${u.name}:${encodeURIComponent(pw)}@${host}:${AMQP_PORT}/${VHOST}`,
-            })),
-          ),
+          namespace: args.clientNamespace,
+          labels: { ...labels, "app.kubernetes.io/name": u.service },
+          password: passwords[u.service]!,
+          host: this.host,
+          url: (pw, host) =>
+            `amqp://${u.name}:${encodeURIComponent(pw)}@${host}:${AMQP_PORT}/${VHOST}`,
         },
-        { parent: this },
+        this,
       );
       connections[u.service] = {
         kind: "amqp",
@@ -319,8 +314,8 @@ export class RabbitMQ extends pulumi.ComponentResource {
         port: AMQP_PORT,
         vhost: VHOST,
         username: u.name,
-        password: { name: s.metadata.name, key: "password" },
-        url: { name: s.metadata.name, key: "url" },
+        password: refs.password,
+        url: refs.url,
         peer: this.peer,
       };
     }
