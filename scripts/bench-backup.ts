@@ -4,95 +4,21 @@
  *
  *   npm run bench:backup [-- --megabytes 100]
  */
-import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
 import { backupScript, verifyScript } from "../components/data/backup-scripts";
-import {
-  freePort,
-  postgresBin,
-  runAs,
-  startAs,
-  stop,
-  tempDirFor,
-  waitFor,
-  writeFor,
-} from "../tests/conformance/servers";
+import { runAs, startBackupPostgres, writeFor } from "../tests/conformance/servers";
 
 async function main() {
   const { values } = parseArgs({ options: { megabytes: { type: "string", default: "100" } } });
   const mb = Number(values.megabytes);
-  const bin = postgresBin();
-  const dir = tempDirFor("postgres", "bench-backup-");
-  const port = await freePort();
-  runAs("postgres", path.join(bin, "initdb"), [
-    "-D",
-    path.join(dir, "data"),
-    "-U",
-    "postgres",
-    "--auth-local=trust",
-  ]);
-  const server = startAs(
-    "postgres",
-    path.join(bin, "postgres"),
-    [
-      "-D",
-      path.join(dir, "data"),
-      "-c",
-      `port=${port}`,
-      "-c",
-      "listen_addresses=",
-      "-c",
-      `unix_socket_directories=${dir}`,
-    ],
-    path.join(dir, "pg.log"),
-  );
+  const pg = await startBackupPostgres("bench-backup-");
+  const { dir, env, bin } = pg;
   try {
-    const env = {
-      PATH: `${bin}:/usr/bin:/bin`,
-      PGHOST: dir,
-      PGPORT: String(port),
-      PGUSER: "postgres",
-      BACKUP_DIR: path.join(dir, "backups"),
-      BACKUP_KEEP: "2",
-    };
-    await waitFor("postgres", () => {
-      runAs("postgres", path.join(bin, "pg_isready"), ["-h", dir, "-p", String(port)]);
-      return true;
-    });
-    fs.mkdirSync(env.BACKUP_DIR);
-    execFileSync("chown", ["postgres:postgres", env.BACKUP_DIR]);
-    runAs("postgres", "age-keygen", ["-o", path.join(dir, "key.txt")]);
-    const recipient = /public key: (age1\w+)/.exec(
-      fs.readFileSync(path.join(dir, "key.txt"), "utf8"),
-    )![1]!;
-    const psql = (sql: string) =>
-      runAs(
-        "postgres",
-        path.join(bin, "psql"),
-        [
-          "-X",
-          "-v",
-          "ON_ERROR_STOP=1",
-          "-h",
-          dir,
-          "-p",
-          String(port),
-          "-d",
-          "audit_log_analysis",
-          "-tAc",
-          sql,
-        ],
-        { env },
-      );
-    runAs("postgres", path.join(bin, "createdb"), [
-      "-h",
-      dir,
-      "-p",
-      String(port),
-      "audit_log_analysis",
-    ]);
+    const recipient = pg.newKey(path.join(dir, "key.txt"));
+    pg.psql("postgres", "create database audit_log_analysis");
+    const psql = (sql: string) => pg.psql("audit_log_analysis", sql);
     // Audit events with varied text, about 200 bytes a row on disk.
     psql(
       "create table audit_event (id bigserial primary key, actor text, action text, body jsonb, at timestamptz default now())",
@@ -118,8 +44,9 @@ async function main() {
       BACKUP_DATABASES: "audit_log_analysis",
       BACKUP_RECIPIENTS: recipient,
     });
-    const backups = fs.readdirSync(env.BACKUP_DIR).filter((d) => /^\d{8}T/.test(d));
-    const file = path.join(env.BACKUP_DIR, backups[0]!, "audit_log_analysis.dump.age");
+    const backupDir = path.join(dir, "backups");
+    const backups = fs.readdirSync(backupDir).filter((d) => /^\d{8}T/.test(d));
+    const file = path.join(backupDir, backups[0]!, "audit_log_analysis.dump.age");
     console.log(
       `${"encrypted dump".padEnd(18)} ${(fs.statSync(file).size / 2 ** 20).toFixed(1)} MiB`,
     );
@@ -127,8 +54,7 @@ async function main() {
       AGE_IDENTITY_FILE: path.join(dir, "key.txt"),
     });
   } finally {
-    await stop(server, "SIGINT");
-    fs.rmSync(dir, { recursive: true, force: true });
+    await pg.stop();
   }
 }
 

@@ -3,28 +3,15 @@
  * encrypted with age and verified by restoring it; a tampered or truncated backup and a wrong key
  * make verification fail with a clear message.
  */
-import { ChildProcess, execFileSync } from "child_process";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { backupScript, verifyScript } from "../../components/data/backup-scripts";
-import {
-  freePort,
-  postgresBin,
-  requireBinary,
-  runAs,
-  startAs,
-  stop,
-  tempDirFor,
-  waitFor,
-  writeFor,
-} from "./servers";
+import { BackupPostgres, requireBinary, runAs, startBackupPostgres, writeFor } from "./servers";
 
-const bin = postgresBin();
 requireBinary("/usr/bin/age", "age");
-const keygen = requireBinary("/usr/bin/age-keygen", "age");
+let pg: BackupPostgres | undefined;
 let dir: string;
-let port: number;
-let server: ChildProcess | undefined;
 let env: NodeJS.ProcessEnv;
 let recipient: string;
 
@@ -46,66 +33,16 @@ const newest = () =>
     .pop()!;
 
 beforeAll(async () => {
-  dir = tempDirFor("postgres", "backup-conformance-");
-  port = await freePort();
-  runAs("postgres", path.join(bin, "initdb"), [
-    "-D",
-    path.join(dir, "data"),
-    "-U",
-    "postgres",
-    "--auth-local=trust",
-  ]);
-  server = startAs(
-    "postgres",
-    path.join(bin, "postgres"),
-    [
-      "-D",
-      path.join(dir, "data"),
-      "-c",
-      `port=${port}`,
-      "-c",
-      "listen_addresses=",
-      "-c",
-      `unix_socket_directories=${dir}`,
-    ],
-    path.join(dir, "pg.log"),
-  );
-  env = {
-    PATH: `${bin}:/usr/bin:/bin`,
-    PGHOST: dir,
-    PGPORT: String(port),
-    PGUSER: "postgres",
-    BACKUP_DIR: path.join(dir, "backups"),
-    BACKUP_KEEP: "2",
-  };
-  await waitFor("postgres", () => {
-    runAs("postgres", path.join(bin, "pg_isready"), ["-h", dir, "-p", String(port)]);
-    return true;
-  });
-  fs.mkdirSync(path.join(dir, "backups"));
-  execFileSync("chown", ["postgres:postgres", path.join(dir, "backups")]);
+  pg = await startBackupPostgres("backup-conformance-");
+  dir = pg.dir;
+  env = pg.env;
   // The operator's key pair: only the public half is given to the backup job.
-  runAs("postgres", keygen, ["-o", path.join(dir, "key.txt")]);
-  recipient = /public key: (age1\w+)/.exec(fs.readFileSync(path.join(dir, "key.txt"), "utf8"))![1]!;
-  runAs("postgres", keygen, ["-o", path.join(dir, "other-key.txt")]);
-  const psql = (db: string, sql: string) =>
-    runAs("postgres", path.join(bin, "psql"), [
-      "-X",
-      "-v",
-      "ON_ERROR_STOP=1",
-      "-h",
-      dir,
-      "-p",
-      String(port),
-      "-d",
-      db,
-      "-c",
-      sql,
-    ]);
+  recipient = pg.newKey(path.join(dir, "key.txt"));
+  pg.newKey(path.join(dir, "other-key.txt"));
   for (const db of ["audit_log_analysis", "event_audit_dashboard"]) {
-    psql("postgres", `create database ${db}`);
-    psql(db, "create table audit_event (id serial primary key, actor text, body jsonb)");
-    psql(
+    pg.psql("postgres", `create database ${db}`);
+    pg.psql(db, "create table audit_event (id serial primary key, actor text, body jsonb)");
+    pg.psql(
       db,
       "insert into audit_event (actor, body) select 'user' || g, jsonb_build_object('n', g) from generate_series(1, 1000) g",
     );
@@ -115,8 +52,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  await stop(server, "SIGINT");
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  await pg?.stop();
 }, 40_000);
 
 const backupEnv = () => ({

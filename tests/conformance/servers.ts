@@ -133,3 +133,86 @@ export function writeFor(user: string, file: string, content: string, mode = 0o6
   fs.writeFileSync(file, content, { mode });
   execFileSync("chown", [`${user}:${user}`, file]);
 }
+
+/** A throwaway PostgreSQL on a Unix socket, with a backup directory, for the backup scripts. */
+export interface BackupPostgres {
+  dir: string;
+  bin: string;
+  /** PG* and BACKUP_* variables the backup and verification scripts read. */
+  env: NodeJS.ProcessEnv;
+  /** Runs SQL in a database as the superuser; returns psql's output. */
+  psql(db: string, sql: string): string;
+  /** Generates an age key pair into `file` (owned by postgres) and returns its public key. */
+  newKey(file: string): string;
+  stop(): Promise<void>;
+}
+
+export async function startBackupPostgres(prefix: string): Promise<BackupPostgres> {
+  const bin = postgresBin();
+  const keygen = requireBinary("/usr/bin/age-keygen", "age");
+  const dir = tempDirFor("postgres", prefix);
+  const port = await freePort();
+  runAs("postgres", path.join(bin, "initdb"), [
+    "-D",
+    path.join(dir, "data"),
+    "-U",
+    "postgres",
+    "--auth-local=trust",
+  ]);
+  const server = startAs(
+    "postgres",
+    path.join(bin, "postgres"),
+    [
+      "-D",
+      path.join(dir, "data"),
+      "-c",
+      `port=${port}`,
+      "-c",
+      "listen_addresses=",
+      "-c",
+      `unix_socket_directories=${dir}`,
+    ],
+    path.join(dir, "pg.log"),
+  );
+  const env = {
+    PATH: `${bin}:/usr/bin:/bin`,
+    PGHOST: dir,
+    PGPORT: String(port),
+    PGUSER: "postgres",
+    BACKUP_DIR: path.join(dir, "backups"),
+    BACKUP_KEEP: "2",
+  };
+  await waitFor("postgres", () => {
+    runAs("postgres", path.join(bin, "pg_isready"), ["-h", dir, "-p", String(port)]);
+    return true;
+  });
+  fs.mkdirSync(env.BACKUP_DIR);
+  execFileSync("chown", ["postgres:postgres", env.BACKUP_DIR]);
+  return {
+    dir,
+    bin,
+    env,
+    psql: (db, sql) =>
+      runAs("postgres", path.join(bin, "psql"), [
+        "-X",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-h",
+        dir,
+        "-p",
+        String(port),
+        "-d",
+        db,
+        "-tAc",
+        sql,
+      ]),
+    newKey: (file) => {
+      runAs("postgres", keygen, ["-o", file]);
+      return /public key: (age1\w+)/.exec(fs.readFileSync(file, "utf8"))![1]!;
+    },
+    stop: async () => {
+      await stop(server, "SIGINT");
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
