@@ -165,35 +165,24 @@ export class Workload extends pulumi.ComponentResource {
     );
     this.serviceAccountName = sa.metadata.name;
 
-    const uid = args.podSecurity?.runAsUser ?? 10001;
     const podSpec: k8s.types.input.core.v1.PodSpec = {
-      serviceAccountName: sa.metadata.name,
-      automountServiceAccountToken: args.automountServiceAccountToken ?? false,
-      enableServiceLinks: false,
-      terminationGracePeriodSeconds: args.terminationGracePeriodSeconds ?? 30,
-      securityContext: {
-        runAsNonRoot: true,
-        runAsUser: uid,
-        runAsGroup: args.podSecurity?.runAsGroup ?? uid,
-        fsGroup: args.podSecurity?.fsGroup ?? uid,
-        fsGroupChangePolicy: "OnRootMismatch",
-        seccompProfile: { type: "RuntimeDefault" },
-      },
-      initContainers: args.initContainers?.map((c) => hardenedContainer(c)),
-      containers: args.containers.map((c, i) =>
-        hardenedContainer(
-          c,
-          i === 0 && args.persistentVolume
-            ? [{ name: args.persistentVolume.name, mountPath: args.persistentVolume.mountPath }]
-            : [],
-        ),
-      ),
-      volumes: [
-        ...writableVolumes([...args.containers, ...(args.initContainers ?? [])]),
-        ...(args.volumes ?? []),
-      ],
+      ...compliantPodSpec({
+        serviceAccountName: sa.metadata.name,
+        automountServiceAccountToken: args.automountServiceAccountToken,
+        terminationGracePeriodSeconds: args.terminationGracePeriodSeconds ?? 30,
+        runAsUser: args.podSecurity?.runAsUser,
+        runAsGroup: args.podSecurity?.runAsGroup,
+        fsGroup: args.podSecurity?.fsGroup,
+        restartPolicy: kind === "Job" ? "Never" : undefined,
+        initContainers: args.initContainers,
+        containers: args.containers,
+        // The persistent volume is mounted in the main container.
+        mainContainerMounts: args.persistentVolume
+          ? [{ name: args.persistentVolume.name, mountPath: args.persistentVolume.mountPath }]
+          : [],
+        volumes: args.volumes,
+      }),
       ...placement(args, this.selector),
-      ...(kind === "Job" ? { restartPolicy: "Never" } : {}),
     };
 
     const template = {
@@ -388,19 +377,31 @@ function hardenedContainer(
   };
 }
 
-/** Pod-level inputs for a pod spec built outside Workload (CronJob templates). */
+/** Pod-level inputs of a hardened pod spec. */
 export interface CompliantPodInput {
   serviceAccountName: pulumi.Input<string>;
-  /** Non-zero UID (and GID, fsGroup). Defaults to 10001. */
+  /** Mount the ServiceAccount token (only for pods that use the API). Defaults to false. */
+  automountServiceAccountToken?: boolean;
+  /** Non-zero UID. Defaults to 10001. */
   runAsUser?: number;
+  /** Non-zero GID. Defaults to runAsUser. */
+  runAsGroup?: number;
+  /** Non-zero fsGroup. Defaults to runAsUser. */
+  fsGroup?: number;
+  terminationGracePeriodSeconds?: number;
   restartPolicy?: "Always" | "OnFailure" | "Never";
-  containers: InitContainerSpec[];
+  initContainers?: InitContainerSpec[];
+  containers: (InitContainerSpec &
+    Partial<Pick<ContainerSpec, "livenessProbe" | "readinessProbe" | "startupProbe">>)[];
+  /** Extra mounts of the first container (a StatefulSet's volume). Defaults to none. */
+  mainContainerMounts?: k8s.types.input.core.v1.VolumeMount[];
   volumes?: pulumi.Input<k8s.types.input.core.v1.Volume>[];
 }
 
 /**
- * The hardened pod spec every workload gets: non-root identity, seccomp RuntimeDefault, no token,
- * hardened containers with their writable emptyDirs. Workload uses it; so do CronJob templates.
+ * The hardened pod spec every workload gets: non-root identity, seccomp RuntimeDefault, no token
+ * unless asked, hardened containers with their writable emptyDirs. Workload builds its pods with it,
+ * and so do CronJob templates.
  */
 export function compliantPodSpec(p: CompliantPodInput): k8s.types.input.core.v1.PodSpec {
   const uid = p.runAsUser ?? 10001;
@@ -408,19 +409,26 @@ export function compliantPodSpec(p: CompliantPodInput): k8s.types.input.core.v1.
     throw new Error(`runAsUser must be a non-zero UID (got ${uid})`);
   return {
     serviceAccountName: p.serviceAccountName,
-    automountServiceAccountToken: false,
+    automountServiceAccountToken: p.automountServiceAccountToken ?? false,
     enableServiceLinks: false,
+    terminationGracePeriodSeconds: p.terminationGracePeriodSeconds,
     restartPolicy: p.restartPolicy,
     securityContext: {
       runAsNonRoot: true,
       runAsUser: uid,
-      runAsGroup: uid,
-      fsGroup: uid,
+      runAsGroup: p.runAsGroup ?? uid,
+      fsGroup: p.fsGroup ?? uid,
       fsGroupChangePolicy: "OnRootMismatch",
       seccompProfile: { type: "RuntimeDefault" },
     },
-    containers: p.containers.map((c) => hardenedContainer(c)),
-    volumes: [...writableVolumes(p.containers), ...(p.volumes ?? [])],
+    initContainers: p.initContainers?.map((c) => hardenedContainer(c)),
+    containers: p.containers.map((c, i) =>
+      hardenedContainer(c, i === 0 ? (p.mainContainerMounts ?? []) : []),
+    ),
+    volumes: [
+      ...writableVolumes([...p.containers, ...(p.initContainers ?? [])]),
+      ...(p.volumes ?? []),
+    ],
   };
 }
 

@@ -2,7 +2,7 @@
  * RabbitMQ configuration and boot-time definitions: a vhost, a topic exchange for audit events,
  * durable queues with a dead-letter exchange, and one user per service with least privilege.
  */
-import { createHash, randomBytes } from "crypto";
+import { createHash } from "crypto";
 import { bytes } from "../lib/quantity";
 
 export const VHOST = "auditflow";
@@ -86,8 +86,17 @@ export function rabbitmqConf(s: RabbitSettings): string {
 export const ENABLED_PLUGINS =
   "[rabbitmq_management,rabbitmq_prometheus,rabbitmq_peer_discovery_k8s].\n";
 
-/** RabbitMQ's rabbit_password_hashing_sha256: base64(salt ++ sha256(salt ++ password)). */
-export function rabbitPasswordHash(password: string, salt: Buffer = randomBytes(4)): string {
+/**
+ * RabbitMQ's rabbit_password_hashing_sha256: base64(salt ++ sha256(salt ++ password)). Without a
+ * salt given, it is derived from the user and password, so the same password always hashes the same
+ * way: the definitions Secret then changes only when a password does (a random salt would make
+ * every `pulumi preview` show a change).
+ */
+export function rabbitPasswordHash(password: string, salt?: Buffer, user = ""): string {
+  salt ??= createHash("sha256")
+    .update(`auditflow-rabbitmq:${user}:${password}`)
+    .digest()
+    .subarray(0, 4);
   const digest = createHash("sha256")
     .update(Buffer.concat([salt, Buffer.from(password, "utf8")]))
     .digest();

@@ -122,7 +122,7 @@ export class RabbitMQ extends pulumi.ComponentResource {
               definitions({
                 users: args.users.map((u) => ({
                   ...u,
-                  passwordHash: rabbitPasswordHash(pw[u.service]!),
+                  passwordHash: rabbitPasswordHash(pw[u.service]!, undefined, u.name),
                 })),
                 queues: args.queues,
                 quorum: clustered,

@@ -243,3 +243,11 @@ test("the services reach their data only through PgBouncer, Redis and RabbitMQ c
     rs.some((r) => r.type === "kubernetes:batch/v1:Job" && r.name === "audit-log-analysis-migrate"),
   ).toBe(true);
 });
+
+test("two plans of the same stack are identical (no spurious diff in previews)", async () => {
+  const strip = (rs: { urn: string; inputs: unknown }[]) =>
+    JSON.stringify(rs.map((r) => [r.urn, r.inputs]));
+  const a = (await planStack("prod")).resources;
+  const b = (await planStack("prod")).resources;
+  expect(strip(b)).toBe(strip(a));
+});

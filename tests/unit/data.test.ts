@@ -413,3 +413,16 @@ describe("PostgresBackup", () => {
     );
   });
 });
+
+test("RabbitMQ password hashes are stable for a password, so previews show no change", async () => {
+  const { rabbitPasswordHash } = await import("../../components/messaging/rabbitmq-config");
+  expect(rabbitPasswordHash("pw", undefined, "u")).toBe(rabbitPasswordHash("pw", undefined, "u"));
+  expect(rabbitPasswordHash("pw", undefined, "u")).not.toBe(
+    rabbitPasswordHash("pw2", undefined, "u"),
+  );
+  expect(rabbitPasswordHash("pw", undefined, "u")).not.toBe(
+    rabbitPasswordHash("pw", undefined, "v"),
+  );
+  // The format RabbitMQ expects: 4 bytes of salt and a SHA-256 digest.
+  expect(Buffer.from(rabbitPasswordHash("pw", undefined, "u"), "base64")).toHaveLength(36);
+});
