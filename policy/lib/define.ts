@@ -113,6 +113,11 @@ export function exemptionOf(
 
 export const registry = new Map<string, PolicyMeta>();
 
+function register<C>(def: Common<C>, kind: { remediates: boolean; stack: boolean }): void {
+  const { name, theme, description, fix, equivalents } = def;
+  registry.set(name, { name, theme, description, fix, equivalents, ...kind });
+}
+
 interface Common<C> {
   name: string;
   theme: Theme;
@@ -170,15 +175,7 @@ function applies<C>(def: ResourcePolicyDef<C>, type: string, props: K8sObject | 
 export function resourcePolicy<C extends object = object>(
   def: ResourcePolicyDef<C>,
 ): ResourceValidationPolicy {
-  registry.set(def.name, {
-    name: def.name,
-    theme: def.theme,
-    description: def.description,
-    fix: def.fix,
-    equivalents: def.equivalents,
-    remediates: !!def.remediate,
-    stack: false,
-  });
+  register(def, { remediates: !!def.remediate, stack: false });
   const policy: ResourceValidationPolicy = {
     name: def.name,
     description: def.description,
@@ -249,15 +246,7 @@ export interface StackPolicyDef<C> extends Common<C> {
 export function stackPolicy<C extends object = object>(
   def: StackPolicyDef<C>,
 ): StackValidationPolicy {
-  registry.set(def.name, {
-    name: def.name,
-    theme: def.theme,
-    description: def.description,
-    fix: def.fix,
-    equivalents: def.equivalents,
-    remediates: false,
-    stack: true,
-  });
+  register(def, { remediates: false, stack: true });
   return {
     name: def.name,
     description: def.description,

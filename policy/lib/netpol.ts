@@ -65,3 +65,24 @@ export function byNamespace<T>(
   }
   return m;
 }
+
+/** Every Service with a selector, with the pod groups of its namespace that the selector matches. */
+export function servicesWithTargets(
+  services: StackResource[],
+  all: StackResource[],
+): { service: StackResource; targets: PodGroup[] }[] {
+  const groups = byNamespace(podGroups(all), (g) => g.namespace);
+  return services
+    .filter(
+      (r) =>
+        r.kind === "Service" &&
+        r.props?.spec?.selector &&
+        Object.keys(r.props.spec.selector).length > 0,
+    )
+    .map((service) => ({
+      service,
+      targets: (groups.get(service.props?.metadata?.namespace) ?? []).filter((g) =>
+        selects(service.props.spec.selector, g.labels),
+      ),
+    }));
+}

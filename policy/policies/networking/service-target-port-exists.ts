@@ -1,5 +1,5 @@
-import { containersOf, K8sObject, selects } from "../../lib/k8s";
-import { byNamespace, podGroups } from "../../lib/netpol";
+import { containersOf, K8sObject } from "../../lib/k8s";
+import { servicesWithTargets } from "../../lib/netpol";
 import { stackPolicy } from "../../lib/define";
 
 export const serviceTargetPortExists = stackPolicy({
@@ -9,34 +9,22 @@ export const serviceTargetPortExists = stackPolicy({
     "Every Service port's targetPort exists on the pods the Service selects (by name or number).",
   fix: "set targetPort to a port name or number the selected containers declare",
   equivalents: { kubeLinter: ["dangling-service"], kubeScore: ["service-targets-pod"] },
-  check: (subjects, all) => {
-    const groups = byNamespace(podGroups(all), (g) => g.namespace);
-    return subjects
-      .filter(
-        (r) =>
-          r.kind === "Service" &&
-          r.props?.spec?.selector &&
-          Object.keys(r.props.spec.selector).length > 0,
-      )
-      .flatMap((r) => {
-        const targets = (groups.get(r.props?.metadata?.namespace) ?? []).filter((g) =>
-          selects(r.props.spec.selector, g.labels),
-        );
-        if (targets.length === 0) return []; // service-selects-pods reports it
-        const declared = targets.flatMap((g) =>
-          containersOf(g.pod).flatMap(
-            ({ c }) => (Array.isArray(c?.ports) ? c.ports : []) as K8sObject[],
-          ),
-        );
-        return (Array.isArray(r.props.spec.ports) ? r.props.spec.ports : [])
-          .filter((p: K8sObject) => {
-            const t = p?.targetPort ?? p?.port;
-            return !declared.some((d) => d?.name === t || d?.containerPort === t);
-          })
-          .map((p: K8sObject) => ({
-            urn: r.urn,
-            problem: `Service ${r.props?.metadata?.name ?? r.name} port ${p?.name ?? p?.port} targets ${JSON.stringify(p?.targetPort ?? p?.port)}, which its pods do not declare`,
-          }));
-      });
-  },
+  check: (subjects, all) =>
+    servicesWithTargets(subjects, all).flatMap(({ service: r, targets }) => {
+      if (targets.length === 0) return []; // service-selects-pods reports it
+      const declared = targets.flatMap((g) =>
+        containersOf(g.pod).flatMap(
+          ({ c }) => (Array.isArray(c?.ports) ? c.ports : []) as K8sObject[],
+        ),
+      );
+      return (Array.isArray(r.props.spec.ports) ? r.props.spec.ports : [])
+        .filter((p: K8sObject) => {
+          const t = p?.targetPort ?? p?.port;
+          return !declared.some((d) => d?.name === t || d?.containerPort === t);
+        })
+        .map((p: K8sObject) => ({
+          urn: r.urn,
+          problem: `Service ${r.props?.metadata?.name ?? r.name} port ${p?.name ?? p?.port} targets ${JSON.stringify(p?.targetPort ?? p?.port)}, which its pods do not declare`,
+        }));
+    }),
 });
