@@ -111,6 +111,8 @@ beforeAll(async () => {
     RABBITMQ_LOG_BASE: path.join(dir, "log"),
     RABBITMQ_DIST_PORT: String(dist),
     RABBITMQ_PID_FILE: path.join(dir, "rabbit.pid"),
+    // A failed boot leaves its crash dump with the test's files, not in the working directory.
+    ERL_CRASH_DUMP: path.join(dir, "erl_crash.dump"),
     HOME: dir,
   };
   server = startAs(
