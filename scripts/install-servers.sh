@@ -1,8 +1,22 @@
 #!/usr/bin/env bash
-# Installs the real servers and tools the conformance tier starts on loopback (Debian packages):
-# PostgreSQL (server, client, pg_dump), PgBouncer, Redis, RabbitMQ and age (backup encryption).
+# Installs the real servers and tools the conformance tier starts on loopback:
+#   - Debian packages: PostgreSQL (server, client, pg_dump), PgBouncer, Redis, RabbitMQ, age (backup
+#     encryption), curl (the backup script's S3 client) and Alembic with psycopg2 (the migration Job's
+#     tool, run through PgBouncer).
+#   - Versity S3 Gateway (versitygw), an S3-compatible server that checks SigV4 signatures, for the
+#     off-site backup copy. Debian ships no S3 server, so it is built from its Go module through the
+#     Go module proxy into a per-user cache keyed by version (a warm cache makes this a no-op).
 # Idempotent: installs only what is missing. The tests themselves install nothing.
 set -euo pipefail
+
+VERSITYGW_VERSION=v1.8.0
+vgw_dir="${XDG_CACHE_HOME:-$HOME/.cache}/auditflow/versitygw-$VERSITYGW_VERSION"
+# The tests find the binary with `scripts/install-servers.sh --versitygw-path` (prints, installs nothing).
+if [ "${1:-}" = "--versitygw-path" ]; then
+  echo "$vgw_dir/versitygw"
+  exit 0
+fi
+
 need=()
 command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || need+=(pgbouncer)
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
@@ -10,16 +24,38 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
 [ -x /usr/sbin/rabbitmq-server ] || need+=(rabbitmq-server)
 command -v age >/dev/null 2>&1 || need+=(age)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v alembic >/dev/null 2>&1 || need+=(alembic)
+python3 -c 'import psycopg2' >/dev/null 2>&1 || need+=(python3-psycopg2)
 if [ ${#need[@]} -eq 0 ]; then
-  echo "install-servers: all present"
-  exit 0
+  echo "install-servers: Debian packages all present"
+else
+  echo "install-servers: installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  # The packages start their services; the tests run their own instances on free ports instead.
+  for svc in postgresql redis-server rabbitmq-server pgbouncer; do
+    (service "$svc" stop || systemctl stop "$svc") >/dev/null 2>&1 || true
+  done
 fi
-echo "install-servers: installing ${need[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-# The packages start their services; the tests run their own instances on free ports instead.
-for svc in postgresql redis-server rabbitmq-server pgbouncer; do
-  (service "$svc" stop || systemctl stop "$svc") >/dev/null 2>&1 || true
-done
+
+if [ -x "$vgw_dir/versitygw" ]; then
+  echo "install-servers: versitygw $VERSITYGW_VERSION present"
+else
+  command -v go >/dev/null 2>&1 || {
+    echo "install-servers: Go is needed to build versitygw $VERSITYGW_VERSION (the S3 server of the backup tests); install the Go toolchain" >&2
+    exit 2
+  }
+  echo "install-servers: building versitygw $VERSITYGW_VERSION from its Go module into $vgw_dir"
+  started=$(date +%s)
+  mkdir -p "$vgw_dir.partial"
+  if ! GOBIN="$vgw_dir.partial" GOFLAGS=-mod=mod go install \
+    "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"; then
+    echo "install-servers: building versitygw failed: is the Go module proxy reachable (go env GOPROXY: $(go env GOPROXY))?" >&2
+    exit 2
+  fi
+  rm -rf "$vgw_dir" && mv "$vgw_dir.partial" "$vgw_dir"
+  echo "install-servers: versitygw built in $(($(date +%s) - started)) s"
+fi
 echo "install-servers: done"
