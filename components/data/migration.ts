@@ -9,7 +9,10 @@ export interface MigrationArgs {
   service: string;
   /** The service's image (the migration scripts ship with it). Required. */
   image: string;
-  /** The migration command, e.g. ["alembic", "upgrade", "head"]. Required. */
+  /**
+   * The migration command, run in the image's working directory, e.g. ["alembic", "upgrade",
+   * "head"]. Required.
+   */
   command: readonly string[];
   /** The service's database connection (through PgBouncer). Required. */
   database: PostgresConnection;
@@ -21,6 +24,16 @@ export interface MigrationArgs {
  * A Job that migrates a service's database schema with the service's own image, credentials and
  * security context. Pulumi waits for it to complete, and the service's Deployment depends on it, so
  * a new version rolls out only on a migrated schema. The Job is replaced when the image changes.
+ *
+ * The contract with the service's image: the image runs `command` (`alembic upgrade head`) in its
+ * working directory, where its migrations live, and its Alembic env.py reads the connection from
+ * DATABASE_URL (`postgresql://` through PgBouncer, driver psycopg2). The Job sets only SERVICE_NAME
+ * and the connection contract's variables (DATABASE_HOST, _PORT, _NAME, _USER, _PASSWORD, _URL).
+ * PgBouncer's transaction pooling needs nothing more: Alembic's generic env.py uses NullPool,
+ * psycopg2 uses no server-side prepared statements, and Alembic runs the whole upgrade in one
+ * transaction, so a failed migration leaves the schema as it was (PostgreSQL's DDL is
+ * transactional). tests/conformance/migration.test.ts runs this Job's command and environment with
+ * a real Alembic through a real PgBouncer.
  */
 export class Migration extends pulumi.ComponentResource {
   /** The Job, for `dependsOn`. */
@@ -48,11 +61,8 @@ export class Migration extends pulumi.ComponentResource {
             command: [...args.command],
             env: [
               { name: "SERVICE_NAME", value: args.service },
+              // The image's env.py reads DATABASE_URL (see the class comment).
               ...connectionEnv(args.database),
-              // Alembic's env.py reads the URL; SQLAlchemy must not keep server-side prepared
-              // statements or session state, which PgBouncer's transaction pooling would break.
-              { name: "SQLALCHEMY_POOL_CLASS", value: "NullPool" },
-              { name: "PGBOUNCER_TRANSACTION_POOLING", value: "true" },
             ],
             resources: {
               requests: { cpu: "50m", memory: "96Mi" },

@@ -3,36 +3,13 @@
  * role can use its own database and is refused on another's; PgBouncer admits the generated
  * credentials and refuses a wrong password.
  */
-import { ChildProcess, execFileSync } from "child_process";
-import * as fs from "fs";
+import { execFileSync } from "child_process";
 import * as path from "path";
-import {
-  databaseName,
-  initScript,
-  passwordEnv,
-  pgHbaConf,
-  pgIdentConf,
-  postgresqlConf,
-} from "../../components/data/postgres-config";
-import { pgbouncerIni, userlist } from "../../components/data/pgbouncer-config";
-import {
-  freePort,
-  postgresBin,
-  requireBinary,
-  runAs,
-  startAs,
-  stop,
-  tempDirFor,
-  waitFor,
-  writeFor,
-} from "./servers";
+import { databaseName } from "../../components/data/postgres-config";
+import { postgresBin, requireBinary, ServicePostgres, startServicePostgres } from "./servers";
 
 const SERVICES = ["audit-log-analysis", "event-audit-dashboard"];
-const dbs = SERVICES.map((service) => ({
-  service,
-  name: databaseName(service),
-  passwordEnv: passwordEnv(service),
-}));
+const dbs = SERVICES.map((service) => ({ service, name: databaseName(service) }));
 const passwords: Record<string, string> = {
   audit_log_analysis: "analysis-Secret-1",
   event_audit_dashboard: "dashboard-Secret-2",
@@ -40,11 +17,9 @@ const passwords: Record<string, string> = {
 };
 const psql = requireBinary(path.join(postgresBin(), "psql"), "postgresql-client");
 
-let dir: string;
+let servers: ServicePostgres | undefined;
 let pgPort: number;
 let bouncerPort: number;
-let postgres: ChildProcess | undefined;
-let bouncer: ChildProcess | undefined;
 
 /** Runs SQL over TCP as a role; returns stdout or throws with the server's message. */
 function sql(port: number, user: string, password: string, db: string, query: string): string {
@@ -75,122 +50,18 @@ function sqlError(
 }
 
 beforeAll(async () => {
-  const bin = postgresBin();
-  dir = tempDirFor("postgres", "pg-conformance-");
-  pgPort = await freePort();
-  bouncerPort = await freePort();
-  const data = path.join(dir, "data");
-  runAs("postgres", path.join(bin, "initdb"), [
-    "-D",
-    data,
-    "-U",
-    "postgres",
-    "--auth-local=peer",
-    "--auth-host=scram-sha-256",
-  ]);
-  // The generated files, as the ConfigMap mounts them.
-  writeFor(
-    "postgres",
-    path.join(dir, "postgresql.conf"),
-    postgresqlConf({ memoryLimit: "512Mi", maxConnections: 50 }),
-  );
-  writeFor(
-    "postgres",
-    path.join(dir, "pg_hba.conf"),
-    pgHbaConf({ monitoringRole: "auditflow_monitor" }),
-  );
-  writeFor("postgres", path.join(dir, "pg_ident.conf"), pgIdentConf());
-  postgres = startAs(
-    "postgres",
-    path.join(bin, "postgres"),
-    [
-      "-D",
-      data,
-      "-c",
-      `config_file=${path.join(dir, "postgresql.conf")}`,
-      "-c",
-      `hba_file=${path.join(dir, "pg_hba.conf")}`,
-      "-c",
-      `ident_file=${path.join(dir, "pg_ident.conf")}`,
-      "-c",
-      `port=${pgPort}`,
-      "-c",
-      "listen_addresses=127.0.0.1",
-      "-c",
-      `unix_socket_directories=${dir}`,
-    ],
-    path.join(dir, "postgres.log"),
-  );
-  await waitFor("postgres to accept connections", () => {
-    execFileSync(path.join(bin, "pg_isready"), ["-h", "127.0.0.1", "-p", String(pgPort)], {
-      stdio: "ignore",
-    });
-    return true;
+  servers = await startServicePostgres({
+    prefix: "pg-conformance-",
+    tuning: { memoryLimit: "512Mi", maxConnections: 50 },
+    passwords: Object.fromEntries(dbs.map((d) => [d.service, passwords[d.name]!])),
+    monitoring: { role: "auditflow_monitor", password: passwords.auditflow_monitor! },
   });
-  // The init script, run as the image's entrypoint runs it: over the local socket, passwords from env.
-  const script = path.join(dir, "init.sh");
-  writeFor(
-    "postgres",
-    script,
-    initScript(dbs, { role: "auditflow_monitor", passwordEnv: "MONITOR_PASSWORD" }),
-    0o700,
-  );
-  runAs("postgres", "sh", [script], {
-    env: {
-      PATH: `${bin}:${process.env.PATH}`,
-      PGHOST: dir,
-      PGPORT: String(pgPort),
-      POSTGRES_USER: "postgres",
-      AUDIT_LOG_ANALYSIS_PASSWORD: passwords.audit_log_analysis,
-      EVENT_AUDIT_DASHBOARD_PASSWORD: passwords.event_audit_dashboard,
-      MONITOR_PASSWORD: passwords.auditflow_monitor,
-    },
-  });
-
-  // PgBouncer with the generated ini and userlist (as the Secret mounts it).
-  const ini = path.join(dir, "pgbouncer.ini");
-  const users = path.join(dir, "userlist.txt");
-  writeFor(
-    "postgres",
-    ini,
-    pgbouncerIni({
-      postgresHost: "127.0.0.1",
-      postgresPort: pgPort,
-      listenPort: bouncerPort,
-      databases: dbs.map((d) => d.name),
-      defaultPoolSize: 5,
-      reservePoolSize: 1,
-      maxClientConn: 50,
-      authFile: users,
-    }).replace("listen_addr = 0.0.0.0", "listen_addr = 127.0.0.1"),
-  );
-  writeFor(
-    "postgres",
-    users,
-    userlist(dbs.map((d) => ({ name: d.name, password: passwords[d.name]! }))),
-  );
-  bouncer = startAs(
-    "postgres",
-    requireBinary("/usr/sbin/pgbouncer", "pgbouncer"),
-    [ini],
-    path.join(dir, "pgbouncer.log"),
-  );
-  await waitFor("pgbouncer to accept connections", () => {
-    sql(
-      bouncerPort,
-      "audit_log_analysis",
-      passwords.audit_log_analysis!,
-      "audit_log_analysis",
-      "select 1",
-    );
-    return true;
-  });
+  pgPort = servers.pgPort;
+  bouncerPort = servers.bouncerPort;
 }, 90_000);
 
 afterAll(async () => {
-  await stop(bouncer);
-  await stop(postgres, "SIGINT");
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  await servers?.stop();
 }, 40_000);
 
 test("the generated postgresql.conf is the one the server runs with", () => {
@@ -228,19 +99,11 @@ test("a service is refused on another service's database", () => {
 
 test("even with a permissive pg_hba, the database itself refuses other roles (CONNECT revoked)", () => {
   // Inside the server, as the superuser over the socket: the grants, not only pg_hba, isolate databases.
-  const out = runAs("postgres", psql, [
-    "-h",
-    dir,
-    "-p",
-    String(pgPort),
-    "-U",
+  const out = servers!.superuser(
     "postgres",
-    "-d",
-    "postgres",
-    "-tAc",
     "select has_database_privilege('audit_log_analysis', 'event_audit_dashboard', 'CONNECT')",
-  ]);
-  expect(out.trim()).toBe("f");
+  );
+  expect(out).toBe("f");
 });
 
 test("a wrong password is refused", () => {

@@ -7,6 +7,16 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { pgbouncerIni, userlist } from "../../components/data/pgbouncer-config";
+import {
+  databaseName,
+  initScript,
+  passwordEnv,
+  pgHbaConf,
+  pgIdentConf,
+  postgresqlConf,
+  PostgresTuning,
+} from "../../components/data/postgres-config";
 
 /** A port that was free a moment ago on 127.0.0.1. */
 export async function freePort(): Promise<number> {
@@ -124,7 +134,10 @@ export async function stop(
   if (!child || child.exitCode !== null) return;
   const exited = new Promise((r) => child.once("exit", r));
   child.kill(signal);
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+  // The timer is cleared once the process exits, so that it does not keep jest alive.
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 15_000)))]);
+  clearTimeout(timer);
   if (child.exitCode === null) child.kill("SIGKILL");
 }
 
@@ -215,4 +228,188 @@ export async function startBackupPostgres(prefix: string): Promise<BackupPostgre
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** PostgreSQL as the Postgres component configures it, with PgBouncer in front, on loopback. */
+export interface ServicePostgres {
+  /** Temporary directory: data, generated files, logs and the server's Unix socket. */
+  dir: string;
+  /** PostgreSQL's port on 127.0.0.1. */
+  pgPort: number;
+  /** PgBouncer's port on 127.0.0.1. */
+  bouncerPort: number;
+  /** PgBouncer's log file. */
+  bouncerLog: string;
+  /** Runs SQL as the superuser over the Unix socket (peer authentication); returns the output. */
+  superuser(db: string, sql: string): string;
+  /** Stops PgBouncer, then PostgreSQL, and removes the directory. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts PostgreSQL with exactly the files the components generate (postgresql.conf, pg_hba.conf,
+ * pg_ident.conf and the init script, run as the image's entrypoint runs it) and PgBouncer with the
+ * generated pgbouncer.ini and userlist, both as the `postgres` system user. `passwords` holds each
+ * service's role password, keyed by service. If anything fails to start, what did start is stopped.
+ */
+export async function startServicePostgres(opts: {
+  prefix: string;
+  tuning: PostgresTuning;
+  passwords: Readonly<Record<string, string>>;
+  monitoring: { role: string; password: string };
+}): Promise<ServicePostgres> {
+  const bin = postgresBin();
+  const psql = requireBinary(path.join(bin, "psql"), "postgresql-client");
+  const pgbouncer = requireBinary("/usr/sbin/pgbouncer", "pgbouncer");
+  const dbs = Object.keys(opts.passwords).map((service) => ({
+    service,
+    name: databaseName(service),
+    passwordEnv: passwordEnv(service),
+  }));
+  const dir = tempDirFor("postgres", opts.prefix);
+  const pgPort = await freePort();
+  const bouncerPort = await freePort();
+  const bouncerLog = path.join(dir, "pgbouncer.log");
+  let postgres: ChildProcess | undefined;
+  let bouncer: ChildProcess | undefined;
+  const stopAll = async () => {
+    await stop(bouncer);
+    await stop(postgres, "SIGINT");
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  const superuser = (db: string, sql: string) =>
+    runAs("postgres", psql, [
+      "-X",
+      "-v",
+      "ON_ERROR_STOP=1",
+      "-h",
+      dir,
+      "-p",
+      String(pgPort),
+      "-U",
+      "postgres",
+      "-d",
+      db,
+      "-tAc",
+      sql,
+    ]).trim();
+  try {
+    const data = path.join(dir, "data");
+    runAs("postgres", path.join(bin, "initdb"), [
+      "-D",
+      data,
+      "-U",
+      "postgres",
+      "--auth-local=peer",
+      "--auth-host=scram-sha-256",
+    ]);
+    // The generated files, as the ConfigMap mounts them.
+    writeFor("postgres", path.join(dir, "postgresql.conf"), postgresqlConf(opts.tuning));
+    writeFor(
+      "postgres",
+      path.join(dir, "pg_hba.conf"),
+      pgHbaConf({ monitoringRole: opts.monitoring.role }),
+    );
+    writeFor("postgres", path.join(dir, "pg_ident.conf"), pgIdentConf());
+    postgres = startAs(
+      "postgres",
+      path.join(bin, "postgres"),
+      [
+        "-D",
+        data,
+        "-c",
+        `config_file=${path.join(dir, "postgresql.conf")}`,
+        "-c",
+        `hba_file=${path.join(dir, "pg_hba.conf")}`,
+        "-c",
+        `ident_file=${path.join(dir, "pg_ident.conf")}`,
+        "-c",
+        `port=${pgPort}`,
+        "-c",
+        "listen_addresses=127.0.0.1",
+        "-c",
+        `unix_socket_directories=${dir}`,
+      ],
+      path.join(dir, "postgres.log"),
+    );
+    await waitFor("postgres to accept connections", () => {
+      execFileSync(path.join(bin, "pg_isready"), ["-h", "127.0.0.1", "-p", String(pgPort)], {
+        stdio: "ignore",
+      });
+      return true;
+    });
+    // The init script, run as the image's entrypoint runs it: over the local socket, passwords
+    // from the environment.
+    const script = path.join(dir, "init.sh");
+    const MONITOR_ENV = "MONITOR_PASSWORD";
+    writeFor(
+      "postgres",
+      script,
+      initScript(dbs, { role: opts.monitoring.role, passwordEnv: MONITOR_ENV }),
+      0o700,
+    );
+    runAs("postgres", "sh", [script], {
+      env: {
+        PATH: `${bin}:${process.env.PATH}`,
+        PGHOST: dir,
+        PGPORT: String(pgPort),
+        POSTGRES_USER: "postgres",
+        [MONITOR_ENV]: opts.monitoring.password,
+        ...Object.fromEntries(dbs.map((d) => [d.passwordEnv, opts.passwords[d.service]!])),
+      },
+    });
+
+    // PgBouncer with the generated ini and userlist (as the Secret mounts it), on loopback only.
+    const ini = path.join(dir, "pgbouncer.ini");
+    const users = path.join(dir, "userlist.txt");
+    writeFor(
+      "postgres",
+      ini,
+      pgbouncerIni({
+        postgresHost: "127.0.0.1",
+        postgresPort: pgPort,
+        listenPort: bouncerPort,
+        databases: dbs.map((d) => d.name),
+        defaultPoolSize: 5,
+        reservePoolSize: 1,
+        maxClientConn: 50,
+        authFile: users,
+      }).replace("listen_addr = 0.0.0.0", "listen_addr = 127.0.0.1"),
+    );
+    writeFor(
+      "postgres",
+      users,
+      userlist(dbs.map((d) => ({ name: d.name, password: opts.passwords[d.service]! }))),
+    );
+    bouncer = startAs("postgres", pgbouncer, [ini], bouncerLog);
+    const first = dbs[0]!;
+    await waitFor("pgbouncer to accept connections", () => {
+      execFileSync(
+        psql,
+        ["-X", "-h", "127.0.0.1", "-p", String(bouncerPort), "-U", first.name, "-d", first.name],
+        {
+          input: "select 1",
+          env: {
+            ...process.env,
+            PGPASSWORD: opts.passwords[first.service],
+            PGCONNECT_TIMEOUT: "5",
+          },
+          stdio: ["pipe", "ignore", "pipe"],
+        },
+      );
+      return true;
+    });
+  } catch (e) {
+    // The logs go with the temporary directory; keep their ends in the error.
+    const tail = (file: string) => {
+      if (!fs.existsSync(file)) return "";
+      const last = fs.readFileSync(file, "utf8").split("\n").slice(-20).join("\n");
+      return `\n--- ${path.basename(file)}:\n${last}`;
+    };
+    const logs = tail(path.join(dir, "postgres.log")) + tail(bouncerLog);
+    await stopAll();
+    if (e instanceof Error) e.message += logs;
+    throw e;
+  }
+  return { dir, pgPort, bouncerPort, bouncerLog, superuser, stop: stopAll };
 }

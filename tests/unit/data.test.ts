@@ -331,6 +331,16 @@ describe("Migration", () => {
       valueFrom: { secretKeyRef: { name: "s", key: "url" } },
     });
     expect(c.env).toContainEqual({ name: "DATABASE_PORT", value: "6432" });
+    // Only the connection contract and the service's name: Alembic's env.py reads DATABASE_URL.
+    expect(c.env.map((e: any) => e.name)).toEqual([
+      "SERVICE_NAME",
+      "DATABASE_HOST",
+      "DATABASE_PORT",
+      "DATABASE_NAME",
+      "DATABASE_USER",
+      "DATABASE_PASSWORD",
+      "DATABASE_URL",
+    ]);
     expect(spec.template.spec.restartPolicy).toBe("Never");
     expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, runAsNonRoot: true });
     expect(
