@@ -12,7 +12,7 @@ export type { PlatformConfig } from "./schema";
 
 /** Validated stack configuration plus the secrets it carries, as secret Outputs. */
 export interface StackConfig extends Readonly<
-  Omit<PlatformConfig, "sshPrivateKey" | "backupVerifyIdentity">
+  Omit<PlatformConfig, "sshPrivateKey" | "backupVerifyIdentity" | "backupOffsiteSecretKey">
 > {
   /** The stack name (dev, staging, prod or a personal stack). */
   readonly stack: string;
@@ -20,6 +20,8 @@ export interface StackConfig extends Readonly<
   readonly sshPrivateKey?: pulumi.Output<string>;
   /** The backup verification job's age identity (secret). */
   readonly backupVerifyIdentity: pulumi.Output<string>;
+  /** Secret access key of the off-site backup store; present when data.backups.offsite is set. */
+  readonly backupOffsiteSecretKey?: pulumi.Output<string>;
 }
 
 /** Error for bad configuration: a clean message for the user, no stack trace. */
@@ -60,12 +62,20 @@ export function loadConfig(): StackConfig {
   const result = validateConfig(raw, project);
   if (!result.ok) throw new ConfigError(result.problems);
 
-  const { sshPrivateKey: _plain, backupVerifyIdentity: _identity, ...rest } = result.config;
+  const {
+    sshPrivateKey: _plain,
+    backupVerifyIdentity: _identity,
+    backupOffsiteSecretKey: _offsiteKey,
+    ...rest
+  } = result.config;
   const config = new pulumi.Config();
   return Object.freeze({
     ...rest,
     stack: pulumi.getStack(),
     sshPrivateKey: _plain === undefined ? undefined : config.requireSecret("sshPrivateKey"),
     backupVerifyIdentity: config.requireSecret("backupVerifyIdentity"),
+    backupOffsiteSecretKey: rest.data.backups.offsite
+      ? config.requireSecret("backupOffsiteSecretKey")
+      : undefined,
   });
 }

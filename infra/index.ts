@@ -124,6 +124,12 @@ new PostgresBackup(
     storageClass: config.cluster.storageClass,
     recipients: data.backups.recipients,
     verifyIdentity: config.backupVerifyIdentity,
+    offsite: data.backups.offsite && {
+      ...data.backups.offsite,
+      // One prefix per stack, so stacks can share a bucket without mixing their backups.
+      prefix: data.backups.offsite.prefix ?? `auditflow/${config.stack}`,
+      secretAccessKey: config.backupOffsiteSecretKey!,
+    },
   },
   opts,
 );

@@ -19,7 +19,11 @@ export const ARCHITECTURES = ["arm64", "amd64"] as const;
 export type Arch = (typeof ARCHITECTURES)[number];
 
 /** Keys whose values are secrets: never echoed in messages. */
-export const SECRET_KEYS = ["sshPrivateKey", "backupVerifyIdentity"] as const;
+export const SECRET_KEYS = [
+  "sshPrivateKey",
+  "backupVerifyIdentity",
+  "backupOffsiteSecretKey",
+] as const;
 
 const dns1123Label = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const hostOrIp =
@@ -141,6 +145,76 @@ export type NamespaceSizing = z.infer<typeof namespaceSizingSchema>;
 
 const storage = z.string().regex(bytesPattern, { error: "must be a storage quantity such as 5Gi" });
 
+const ipv4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+const ipv4Cidr = z.string().refine(
+  (c) => {
+    const [ip, bits, extra] = c.split("/");
+    return extra === undefined && ipv4.test(ip ?? "") && /^(\d|[12]\d|3[0-2])$/.test(bits ?? "");
+  },
+  { error: "must be an IPv4 CIDR such as 192.168.50.10/32" },
+);
+
+/** The endpoint of an S3-compatible store: scheme, host and optional port, nothing else. */
+const s3Endpoint = z.string().superRefine((v, ctx) => {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    ctx.addIssue({ code: "custom", message: "must be a URL such as https://s3.example.net" });
+    return;
+  }
+  if (u.protocol !== "https:" && u.protocol !== "http:")
+    ctx.addIssue({ code: "custom", message: "must start with https:// (or http://)" });
+  if (u.username || u.password)
+    ctx.addIssue({
+      code: "custom",
+      message: "must not contain credentials (the secret key is backupOffsiteSecretKey)",
+    });
+  if ((u.pathname !== "/" && u.pathname !== "") || u.search || u.hash || v.endsWith("/"))
+    ctx.addIssue({
+      code: "custom",
+      message:
+        "must be only scheme, host and port (the bucket and prefix are separate settings), e.g. https://s3.example.net:9000",
+    });
+});
+
+/**
+ * Optional off-site copy of every backup to an S3-compatible store (path-style addressing, SigV4).
+ * The secret key is the secret config value backupOffsiteSecretKey.
+ */
+const offsiteSchema = z.strictObject({
+  endpoint: s3Endpoint,
+  bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
+    error:
+      "must be an S3 bucket name: 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit",
+  }),
+  prefix: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, {
+      error:
+        "must be path segments of letters, digits, '.', '_' and '-' separated by '/', with no leading or trailing '/'",
+    })
+    .optional(),
+  region: z
+    .string()
+    .regex(/^[a-z0-9-]{2,32}$/, { error: "must be a region name such as us-east-1" })
+    .optional(),
+  accessKeyId: z.string().regex(/^[A-Za-z0-9._~+/=-]{3,128}$/, {
+    error: "must be an access key ID: 3-128 letters, digits and . _ ~ + / = -",
+  }),
+  egressCidrs: z
+    .array(ipv4Cidr)
+    .min(1, { error: "must list the store's addresses (the backup pods may reach only these)" }),
+  caBundle: z
+    .string()
+    .regex(/-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/, {
+      error: "must be PEM certificates (-----BEGIN CERTIFICATE-----...)",
+    })
+    .optional(),
+  allowHttp: z.boolean().optional(),
+});
+export type OffsiteConfig = z.infer<typeof offsiteSchema>;
+
 const dataSchema = z.strictObject({
   postgres: z.strictObject({
     storage,
@@ -182,6 +256,7 @@ const dataSchema = z.strictObject({
           .regex(/^age1[02-9ac-hj-np-z]{58}$/, { error: "must be an age public key (age1...)" }),
       )
       .min(1, { error: "must list at least one age public key" }),
+    offsite: offsiteSchema.optional(),
   }),
   rabbitmq: z.strictObject({
     replicas: positiveInt(7),
@@ -201,6 +276,7 @@ export type DataConfig = z.infer<typeof dataSchema>;
 const sections = {
   environment: z.enum(ENVIRONMENTS),
   sshPrivateKey: z.string().min(1).optional(),
+  backupOffsiteSecretKey: z.string().min(1).optional(),
   backupVerifyIdentity: z
     .string({
       error:
@@ -234,6 +310,22 @@ function dataRules(d: DataConfig, issue: Issue): void {
   if (d.redis.persistence !== "none" && !d.redis.storage) {
     issue(["data", "redis", "storage"], `is required when persistence is "${d.redis.persistence}"`);
   }
+  const offsite = d.backups.offsite;
+  if (offsite) {
+    const url = new URL(offsite.endpoint);
+    if (url.protocol === "http:" && offsite.allowHttp !== true) {
+      issue(
+        ["data", "backups", "offsite", "endpoint"],
+        "uses http://, which sends the (encrypted) backups and signed requests in clear; use https://, or set allowHttp: true for a store inside the trusted network",
+      );
+    }
+    if (ipv4.test(url.hostname) && !offsite.egressCidrs.some((c) => inCidr(url.hostname, c))) {
+      issue(
+        ["data", "backups", "offsite", "egressCidrs"],
+        `does not include the endpoint's address ${url.hostname}, so the NetworkPolicy would block the copy`,
+      );
+    }
+  }
   if (d.rabbitmq.replicas > 1 && d.rabbitmq.replicas % 2 === 0) {
     issue(
       ["data", "rabbitmq", "replicas"],
@@ -242,11 +334,20 @@ function dataRules(d: DataConfig, issue: Issue): void {
   }
 }
 
+/** Whether an IPv4 address lies in a CIDR (both already well-formed). */
+function inCidr(ip: string, cidr: string): boolean {
+  const num = (a: string) => a.split(".").reduce((n, o) => n * 256 + Number(o), 0);
+  const [base, bits] = cidr.split("/");
+  const size = 2 ** (32 - Number(bits));
+  return Math.floor(num(ip) / size) === Math.floor(num(base!) / size);
+}
+
 interface Parts {
   cluster?: z.infer<typeof clusterSchema>;
   namespaces?: PlatformConfig["namespaces"];
   services: (ServiceSpec | undefined)[];
   sshPrivateKey: unknown;
+  backupOffsiteSecretKey: unknown;
   data?: DataConfig;
   /** The cluster section as given, for rules that must run even when a node is malformed. */
   rawCluster: Record<string, unknown>;
@@ -260,6 +361,7 @@ function parts(raw: Record<string, unknown>): Parts {
     namespaces: ok(sections.namespaces.safeParse(raw.namespaces)),
     services: rawServices.map((s) => ok(serviceSchema.safeParse(s))),
     sshPrivateKey: raw.sshPrivateKey,
+    backupOffsiteSecretKey: raw.backupOffsiteSecretKey,
     data: ok(dataSchema.safeParse(raw.data)),
     rawCluster:
       typeof raw.cluster === "object" && raw.cluster !== null
@@ -275,6 +377,15 @@ function parts(raw: Record<string, unknown>): Parts {
 function crossFieldRules(c: Parts, issue: Issue): void {
   if (c.cluster) nodeRules(c.cluster.nodes, issue);
   if (c.data) dataRules(c.data, issue);
+  if (
+    c.data?.backups.offsite &&
+    (c.backupOffsiteSecretKey === undefined || c.backupOffsiteSecretKey === "")
+  ) {
+    issue(
+      ["backupOffsiteSecretKey"],
+      "is required when data.backups.offsite is set: the store's secret access key (pulumi config set --secret backupOffsiteSecretKey)",
+    );
+  }
   provisioningRules(c.rawCluster, c.sshPrivateKey, issue);
   const nodes = c.cluster?.nodes;
   const nodeNames = new Set(nodes?.map((n) => n.name));

@@ -1,6 +1,7 @@
 /**
  * The backup and verification scripts the backup CronJobs run (POSIX sh; pg_dump, pg_restore, psql,
- * age and sha256sum). Pure generators: the conformance tier runs them against a real server.
+ * age, sha256sum and, for the off-site copy, curl). Pure generators: the conformance tier runs them
+ * against a real server.
  *
  * Backup: every database is dumped in pg_dump's custom format (compressed), encrypted with age to
  * the recipients' public keys (no private key is needed to back up), and described in a manifest:
@@ -11,7 +12,51 @@
  * with the identity in AGE_IDENTITY_FILE, restored into a scratch database and its row counts
  * compared with the manifest. Any difference fails the run with a message saying what differs,
  * and a Prometheus textfile records the outcome for alerting.
+ *
+ * Off-site copy (optional, when OFFSITE_URL is set): after the local backup is complete, each file is
+ * PUT to an S3-compatible store with curl, signed with SigV4 and carrying the file's SHA-256 as
+ * x-amz-content-sha256 (the store recomputes it and refuses a damaged upload); files.sha256 goes
+ * last, so a remote backup with a manifest is complete. The credentials reach curl on standard
+ * input, never on its command line. Remote retention is left to the bucket's lifecycle rule: the
+ * backup credentials need PutObject and GetObject only, so a compromised cluster cannot delete the
+ * off-site history. The verification downloads the newest backup's remote copy and checks it
+ * against the local manifest.
  */
+
+/** Environment of the optional off-site copy, read by both scripts. */
+export const OFFSITE_ENV = [
+  "OFFSITE_URL",
+  "OFFSITE_REGION",
+  "OFFSITE_ACCESS_KEY_ID",
+  "OFFSITE_SECRET_ACCESS_KEY",
+  "OFFSITE_CA_FILE",
+] as const;
+
+/**
+ * `s3 OUT CURL-ARGS...`: one signed request to the off-site store; the response body goes to OUT.
+ * Returns 0 on a 2xx answer; otherwise sets s3_error to the HTTP status and the store's error code
+ * and message (or curl's own error) and returns 1.
+ */
+const s3Function = `s3() {
+  s3_out="$1"
+  shift
+  s3_esc() { printf '%s' "$1" | sed 's/[\\\\"]/\\\\&/g'; }
+  s3_code=$(printf 'user = "%s:%s"\n' "$(s3_esc "$OFFSITE_ACCESS_KEY_ID")" "$(s3_esc "$OFFSITE_SECRET_ACCESS_KEY")" |
+    curl -sS -K - --aws-sigv4 "aws:amz:\${OFFSITE_REGION:-us-east-1}:s3" --connect-timeout 10 \\
+      --max-time 3600 --retry 3 \${OFFSITE_CA_FILE:+--cacert "$OFFSITE_CA_FILE"} \\
+      -o "$s3_out" -w '%{http_code}' "$@" 2>"$s3_out.err") || {
+    s3_error="$(cat "$s3_out.err")"
+    rm -f "$s3_out.err"
+    return 1
+  }
+  rm -f "$s3_out.err"
+  case "$s3_code" in 2??) return 0 ;; esac
+  s3_error="HTTP $s3_code $(sed -n 's:.*<Code>\\([^<]*\\)</Code>.*:\\1:p' "$s3_out" 2>/dev/null | head -n 1): $(sed -n 's:.*<Message>\\([^<]*\\)</Message>.*:\\1:p' "$s3_out" 2>/dev/null | head -n 1)"
+  return 1
+}`;
+
+/** SHA-256 of the empty body, the signed payload hash of a GET. */
+const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /** Environment the backup script reads. */
 export const BACKUP_ENV = [
@@ -23,6 +68,7 @@ export const BACKUP_ENV = [
   "BACKUP_DIR",
   "BACKUP_KEEP",
   "BACKUP_RECIPIENTS",
+  ...OFFSITE_ENV,
 ] as const;
 
 export function backupScript(): string {
@@ -48,8 +94,8 @@ for db in $BACKUP_DATABASES; do
   age $recipients -o "$work/$db.dump.age" "$work/$db.dump"
   rm -f "$work/$db.dump"
 done
-( cd "$work" && sha256sum -- *.dump.age > files.sha256 )
 { echo "created=$stamp"; echo "databases='$BACKUP_DATABASES'"; } > "$work/backup.info"
+( cd "$work" && sha256sum -- *.dump.age rows.txt backup.info > files.sha256 )
 mv "$work" "$BACKUP_DIR/$stamp"
 echo "backup $stamp: $(ls "$BACKUP_DIR/$stamp" | tr '\\n' ' ')"
 # Retention: keep the newest $keep complete backups.
@@ -57,6 +103,20 @@ ls -1 "$BACKUP_DIR" | grep -E '^[0-9]{8}T[0-9]{6}Z$' | sort -r | tail -n +$((kee
   rm -rf -- "\${BACKUP_DIR:?}/$old"
   echo "removed old backup $old"
 done
+[ -n "\${OFFSITE_URL:-}" ] || exit 0
+# Off-site copy: every file signed with its SHA-256, the manifest last.
+${s3Function}
+cd "$BACKUP_DIR/$stamp"
+for f in $(awk '{ print $2 }' files.sha256) files.sha256; do
+  sum=$(sha256sum "$f" | cut -d ' ' -f 1)
+  if ! s3 "$BACKUP_DIR/.offsite-response" -T "$f" -H "x-amz-content-sha256: $sum" "$OFFSITE_URL/$stamp/$f"; then
+    rm -f "$BACKUP_DIR/.offsite-response"
+    echo "off-site copy of backup $stamp FAILED at $f ($OFFSITE_URL): $s3_error; the local backup is complete" >&2
+    exit 1
+  fi
+done
+rm -f "$BACKUP_DIR/.offsite-response"
+echo "backup $stamp copied off-site to $OFFSITE_URL/$stamp/"
 `;
 }
 
@@ -69,6 +129,7 @@ export const VERIFY_ENV = [
   "BACKUP_DIR",
   "AGE_IDENTITY_FILE",
   "METRICS_FILE",
+  ...OFFSITE_ENV,
 ] as const;
 
 export function verifyScript(): string {
@@ -88,7 +149,7 @@ newest=$(ls -1 "$BACKUP_DIR" | grep -E '^[0-9]{8}T[0-9]{6}Z$' | sort -r | head -
 [ -n "$newest" ] || fail "no backup found in $BACKUP_DIR"
 dir="$BACKUP_DIR/$newest"
 [ -f "$dir/files.sha256" ] || fail "$newest has no checksum manifest"
-( cd "$dir" && sha256sum --quiet -c files.sha256 ) >/dev/null 2>&1 || fail "$newest: a file does not match its checksum in files.sha256 (tampered or truncated)"
+( cd "$dir" && sha256sum -c files.sha256 ) >/dev/null 2>&1 || fail "$newest: a file does not match its checksum in files.sha256 (tampered or truncated)"
 . "$dir/backup.info" 2>/dev/null || fail "$newest has no backup.info"
 for db in $databases; do
   scratch="verify_\${db}_$$"
@@ -111,9 +172,26 @@ for db in $databases; do
   psql -X -d postgres -qc "drop database if exists $scratch" >/dev/null
   if [ -f "$dir.mismatch" ]; then msg=$(cat "$dir.mismatch"); rm -f "$dir.mismatch"; fail "$newest: $msg"; fi
 done
+checked="every database restores with the recorded row counts"
+if [ -n "\${OFFSITE_URL:-}" ]; then
+  # The off-site copy of the same backup must be complete and byte-identical.
+${s3Function}
+  remote="$BACKUP_DIR/.offsite-verify-$$"
+  rm -rf "$remote" && mkdir -p "$remote"
+  for f in files.sha256 $(awk '{ print $2 }' "$dir/files.sha256"); do
+    if ! s3 "$remote/$f" -H "x-amz-content-sha256: ${EMPTY_SHA256}" "$OFFSITE_URL/$newest/$f"; then
+      rm -rf "$remote"
+      fail "$newest: the off-site copy of $f cannot be read from $OFFSITE_URL: $s3_error"
+    fi
+  done
+  cmp -s "$remote/files.sha256" "$dir/files.sha256" || { rm -rf "$remote"; fail "$newest: the off-site files.sha256 differs from the local one"; }
+  ( cd "$remote" && sha256sum -c files.sha256 ) >/dev/null 2>&1 || { rm -rf "$remote"; fail "$newest: an off-site file does not match its checksum in files.sha256"; }
+  rm -rf "$remote"
+  checked="$checked; the off-site copy matches"
+fi
 if [ -n "$metrics" ]; then
   printf 'auditflow_backup_verify_success 1\\nauditflow_backup_verify_timestamp_seconds %s\\n' "$(date +%s)" > "$metrics"
 fi
-echo "backup $newest verified: checksums match, every database restores with the recorded row counts"
+echo "backup $newest verified: checksums match, $checked"
 `;
 }

@@ -35,9 +35,60 @@ export interface PostgresBackupArgs {
   recipients: readonly string[];
   /** The verification key's private half (secret); only the verification job can read it. Required. */
   verifyIdentity: pulumi.Input<string>;
+  /** Off-site copy of every backup to an S3-compatible store. Defaults to none (local volume only). */
+  offsite?: BackupOffsite;
+}
+
+/** An S3-compatible store that receives a copy of every backup (path-style URLs, SigV4). */
+export interface BackupOffsite {
+  /** Scheme, host and optional port, e.g. "https://s3.example.net:9000". Required. */
+  endpoint: string;
+  /** Bucket name. Required. */
+  bucket: string;
+  /** Key prefix inside the bucket, without slashes at either end, e.g. "auditflow/prod". Required. */
+  prefix: string;
+  /** Signing region. Defaults to "us-east-1" (what MinIO and most self-hosted stores expect). */
+  region?: string;
+  /** Access key ID (not secret). Required. */
+  accessKeyId: string;
+  /** Secret access key (secret Output); it reaches the pods through a Kubernetes Secret. Required. */
+  secretAccessKey: pulumi.Input<string>;
+  /** IPv4 CIDRs of the store: the only addresses the backup pods may reach besides PostgreSQL. Required. */
+  egressCidrs: readonly string[];
+  /** PEM certificates to trust for the endpoint (a private CA). Defaults to the image's system CAs. */
+  caBundle?: string;
+  /** Accept an http:// endpoint. Defaults to false. */
+  allowHttp?: boolean;
 }
 
 const CRON = /^(\S+\s+){4}\S+$/;
+const CIDR = /^(\d{1,3}\.){3}\d{1,3}\/(\d|[12]\d|3[0-2])$/;
+
+/** Checks an off-site target; returns the URL the scripts write under and the port to allow. */
+function offsiteTarget(
+  o: BackupOffsite,
+  fail: (m: string) => never,
+): { url: string; port: number } {
+  let endpoint: URL;
+  try {
+    endpoint = new URL(o.endpoint);
+  } catch {
+    return fail(`offsite.endpoint "${o.endpoint}" is not a URL (e.g. https://s3.example.net)`);
+  }
+  if (endpoint.protocol !== "https:" && !(endpoint.protocol === "http:" && o.allowHttp))
+    fail(`offsite.endpoint "${o.endpoint}" must use https:// (http:// only with allowHttp)`);
+  if (endpoint.pathname !== "/" || endpoint.search || endpoint.username)
+    fail(`offsite.endpoint "${o.endpoint}" must be only scheme, host and port`);
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(o.bucket))
+    fail(`offsite.bucket "${o.bucket}" is not an S3 bucket name`);
+  if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(o.prefix))
+    fail(`offsite.prefix "${o.prefix}" must be path segments without slashes at either end`);
+  if (o.egressCidrs.length === 0) fail("offsite.egressCidrs must list the store's addresses");
+  for (const c of o.egressCidrs)
+    if (!CIDR.test(c)) fail(`offsite.egressCidrs entry "${c}" is not an IPv4 CIDR`);
+  const port = Number(endpoint.port || (endpoint.protocol === "https:" ? 443 : 80));
+  return { url: `${endpoint.origin}/${o.bucket}/${o.prefix}`, port };
+}
 const AGE_RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
 
 /**
@@ -62,13 +113,21 @@ export class PostgresBackup extends pulumi.ComponentResource {
     if (args.recipients.length === 0) fail("recipients must list at least one age public key");
     for (const r of args.recipients)
       if (!AGE_RECIPIENT.test(r)) fail(`recipient "${r}" is not an age public key (age1...)`);
+    const offsite = args.offsite && offsiteTarget(args.offsite, fail);
 
     const identity = { name, component: "backup" };
     const labels = recommendedLabels(identity);
     const meta = { namespace: args.namespace, labels };
     const scripts = new k8s.core.v1.ConfigMap(
       `${name}-scripts`,
-      { metadata: meta, data: { "backup.sh": backupScript(), "verify.sh": verifyScript() } },
+      {
+        metadata: meta,
+        data: {
+          "backup.sh": backupScript(),
+          "verify.sh": verifyScript(),
+          ...(args.offsite?.caBundle ? { "offsite-ca.crt": args.offsite.caBundle } : {}),
+        },
+      },
       { parent: this },
     );
     const key = new k8s.core.v1.Secret(
@@ -107,6 +166,7 @@ export class PostgresBackup extends pulumi.ComponentResource {
         valueFrom: { secretKeyRef: { name: args.postgres.secretName, key: "POSTGRES_PASSWORD" } },
       },
       { name: "BACKUP_DIR", value: "/backups" },
+      ...this.offsiteEnv(name, meta, args.offsite, offsite?.url),
     ];
     const cronJob = (
       suffix: string,
@@ -209,11 +269,52 @@ export class PostgresBackup extends pulumi.ComponentResource {
               to: [{ podSelector: { matchLabels: args.postgres.peer.podLabels ?? {} } }],
               ports: [{ protocol: "TCP", port: args.postgres.port }],
             },
+            ...(args.offsite && offsite
+              ? [
+                  {
+                    to: args.offsite.egressCidrs.map((cidr) => ({ ipBlock: { cidr } })),
+                    ports: [{ protocol: "TCP", port: offsite.port }],
+                  },
+                ]
+              : []),
           ],
         },
       },
       { parent: this },
     );
     this.registerOutputs({});
+  }
+
+  /** The OFFSITE_* variables of both jobs, the secret key from a Secret of its own. */
+  private offsiteEnv(
+    name: string,
+    meta: { namespace: pulumi.Input<string>; labels: Record<string, string> },
+    o: BackupOffsite | undefined,
+    url: string | undefined,
+  ): k8s.types.input.core.v1.EnvVar[] {
+    if (!o || !url) return [];
+    const credentials = new k8s.core.v1.Secret(
+      `${name}-offsite`,
+      {
+        metadata: meta,
+        type: "Opaque",
+        stringData: pulumi.secret({
+          "access-key-id": o.accessKeyId,
+          "secret-access-key": o.secretAccessKey,
+        }),
+      },
+      { parent: this },
+    );
+    const fromSecret = (envName: string, key: string) => ({
+      name: envName,
+      valueFrom: { secretKeyRef: { name: credentials.metadata.name, key } },
+    });
+    return [
+      { name: "OFFSITE_URL", value: url },
+      { name: "OFFSITE_REGION", value: o.region ?? "us-east-1" },
+      fromSecret("OFFSITE_ACCESS_KEY_ID", "access-key-id"),
+      fromSecret("OFFSITE_SECRET_ACCESS_KEY", "secret-access-key"),
+      ...(o.caBundle ? [{ name: "OFFSITE_CA_FILE", value: "/scripts/offsite-ca.crt" }] : []),
+    ];
   }
 }

@@ -413,3 +413,84 @@ export async function startServicePostgres(opts: {
   }
   return { dir, pgPort, bouncerPort, bouncerLog, superuser, stop: stopAll };
 }
+
+/** An S3-compatible store (Versity S3 Gateway on a POSIX directory) that checks SigV4 signatures. */
+export interface S3Store {
+  /** http://127.0.0.1:PORT */
+  endpoint: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** Directory holding the buckets: `<root>/<bucket>/<key>`. */
+  root: string;
+  /** Creates a bucket through the S3 API (a signed PUT). */
+  createBucket(bucket: string): void;
+  stop(): Promise<void>;
+}
+
+/** Where scripts/install-servers.sh put versitygw; a missing binary fails with how to get it. */
+function versitygwBinary(): string {
+  const file = execFileSync(
+    "bash",
+    [path.resolve(__dirname, "../../scripts/install-servers.sh"), "--versitygw-path"],
+    { encoding: "utf8" },
+  ).trim();
+  if (fs.existsSync(file)) return file;
+  throw new Error(`${file} is missing: run scripts/install-servers.sh (builds versitygw with Go)`);
+}
+
+export async function startS3Store(
+  prefix: string,
+  credentials: { accessKeyId: string; secretAccessKey: string },
+): Promise<S3Store> {
+  const bin = versitygwBinary();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const root = path.join(dir, "store");
+  fs.mkdirSync(root);
+  const port = await freePort();
+  const endpoint = `http://127.0.0.1:${port}`;
+  const out = fs.openSync(path.join(dir, "versitygw.log"), "a");
+  const server = spawn(bin, ["--port", `127.0.0.1:${port}`, "posix", root], {
+    stdio: ["ignore", out, out],
+    // The gateway's root account; passing it in the environment keeps it off the process list.
+    env: {
+      PATH: process.env.PATH,
+      ROOT_ACCESS_KEY: credentials.accessKeyId,
+      ROOT_SECRET_KEY: credentials.secretAccessKey,
+    },
+  });
+  const signed = (args: string[]) =>
+    execFileSync(
+      "curl",
+      [
+        "-sS",
+        "--fail-with-body",
+        "-K",
+        "-",
+        "--aws-sigv4",
+        "aws:amz:us-east-1:s3",
+        "-H",
+        "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        ...args,
+      ],
+      {
+        input: `user = "${`${credentials.accessKeyId}:${credentials.secretAccessKey}`.replace(/[\\"]/g, "\\$&")}"\n`,
+        encoding: "utf8",
+        stdio: ["pipe", "pipe", "pipe"],
+        timeout: 10_000,
+      },
+    );
+  await waitFor("versitygw to answer a signed request", () => {
+    signed([`${endpoint}/`]);
+    return true;
+  });
+  return {
+    endpoint,
+    ...credentials,
+    root,
+    createBucket: (bucket) => void signed(["-X", "PUT", `${endpoint}/${bucket}`]),
+    stop: async () => {
+      await stop(server);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

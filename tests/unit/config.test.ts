@@ -13,9 +13,21 @@ function rawConfig(stack: string): Record<string, unknown> {
   const raw: Record<string, unknown> = {
     sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY----- test",
     backupVerifyIdentity: `AGE-SECRET-KEY-1${"Q".repeat(58)}`,
+    backupOffsiteSecretKey: "offsite-secret-key",
   };
   for (const [k, v] of Object.entries(doc.config)) raw[k.slice(PROJECT.length + 1)] = v;
   return raw;
+}
+
+/** A valid off-site target, changed by `over`, added to a config's backups. */
+function offsite(c: any, over: Record<string, unknown> = {}) {
+  c.data.backups.offsite = {
+    endpoint: "https://192.168.50.30:9000",
+    bucket: "auditflow-backups",
+    accessKeyId: "auditflow-dev",
+    egressCidrs: ["192.168.50.30/32"],
+    ...over,
+  };
 }
 
 function problemsOf(mutate: (c: any) => void, stack = "dev") {
@@ -288,6 +300,75 @@ describe("bad input is rejected with the key, the value and what is allowed", ()
       /must be an age public key/,
     ],
     [
+      "off-site endpoint with a path",
+      (c) => offsite(c, { endpoint: "https://s3.example.net/auditflow-backups" }),
+      "data.backups.offsite.endpoint",
+      /must be only scheme, host and port \(the bucket and prefix are separate settings\)/,
+    ],
+    [
+      "off-site endpoint over http without allowHttp",
+      (c) => offsite(c, { endpoint: "http://192.168.50.30:9000" }),
+      "data.backups.offsite.endpoint",
+      /uses http:\/\/, .*set allowHttp: true/,
+    ],
+    [
+      "off-site endpoint with credentials in it",
+      (c) => offsite(c, { endpoint: "https://key:secret@s3.example.net" }),
+      "data.backups.offsite.endpoint",
+      /must not contain credentials/,
+    ],
+    [
+      "off-site bucket that S3 refuses",
+      (c) => offsite(c, { bucket: "Auditflow_Backups" }),
+      "data.backups.offsite.bucket",
+      /must be an S3 bucket name/,
+    ],
+    [
+      "off-site prefix with a leading slash",
+      (c) => offsite(c, { prefix: "/auditflow/dev" }),
+      "data.backups.offsite.prefix",
+      /no leading or trailing '\/'/,
+    ],
+    [
+      "off-site egress that misses the endpoint",
+      (c) => offsite(c, { egressCidrs: ["192.168.60.0/24"] }),
+      "data.backups.offsite.egressCidrs",
+      /does not include the endpoint's address 192\.168\.50\.30/,
+    ],
+    [
+      "off-site egress that is not a CIDR",
+      (c) => offsite(c, { egressCidrs: ["backup-nas"] }),
+      "data.backups.offsite.egressCidrs[0]",
+      /must be an IPv4 CIDR/,
+    ],
+    [
+      "off-site without egress",
+      (c) => offsite(c, { egressCidrs: [] }),
+      "data.backups.offsite.egressCidrs",
+      /must list the store's addresses/,
+    ],
+    [
+      "off-site CA bundle that is not PEM",
+      (c) => offsite(c, { caBundle: "my-ca" }),
+      "data.backups.offsite.caBundle",
+      /must be PEM certificates/,
+    ],
+    [
+      "off-site without its secret key",
+      (c) => {
+        offsite(c);
+        delete c.backupOffsiteSecretKey;
+      },
+      "backupOffsiteSecretKey",
+      /is required when data.backups.offsite is set/,
+    ],
+    [
+      "unknown off-site setting",
+      (c) => offsite(c, { secretAccessKey: "hunter2" }),
+      "data.backups.offsite.secretAccessKey",
+      /is not a known setting; allowed keys here are: endpoint, bucket, prefix/,
+    ],
+    [
       "redis maxmemory without headroom",
       (c) => (c.data.redis.maxMemory = "90mb"),
       "data.redis.maxMemory",
@@ -325,6 +406,13 @@ describe("bad input is rejected with the key, the value and what is allowed", ()
     const found = problems.find((p) => p.key === `${PROJECT}:${key}`);
     expect(found).toBeDefined();
     expect(found!.message).toMatch(message);
+  });
+
+  test("an off-site target over http inside the trusted network is accepted with allowHttp", () => {
+    const c = structuredClone(rawConfig("dev")) as any;
+    offsite(c, { endpoint: "http://192.168.50.30:9000", allowHttp: true });
+    const r = validateConfig(c, PROJECT);
+    expect(r.ok ? [] : r.problems).toEqual([]);
   });
 
   test("every problem is reported at once, not only the first", () => {

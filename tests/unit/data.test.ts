@@ -422,6 +422,75 @@ describe("PostgresBackup", () => {
       /databases must list at least one database/,
     );
   });
+
+  const offsite = {
+    endpoint: "https://backup-nas.example.internal:9000",
+    bucket: "auditflow-backups",
+    prefix: "auditflow/prod",
+    accessKeyId: "auditflow-prod-backup",
+    secretAccessKey: pulumi.secret("offsite-secret-key"),
+    egressCidrs: ["192.168.80.20/32"],
+    caBundle: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+  };
+
+  test("an off-site copy: both jobs get the store, the key only through a secret Secret", async () => {
+    const rs = await runComponent(
+      () => new PostgresBackup("postgres-backup", { ...base, offsite }),
+    );
+    const env = (n: string) =>
+      (
+        rs.find((r) => r.name === `postgres-backup-${n}`)!.inputs.spec as any
+      ).jobTemplate.spec.template.spec.containers[0].env.reduce(
+        (m: Record<string, unknown>, e: any) => ({ ...m, [e.name]: e.value ?? e.valueFrom }),
+        {},
+      );
+    const secret = rs.find((r) => r.name === "postgres-backup-offsite")!;
+    for (const job of ["backup", "verify"]) {
+      expect(env(job)).toMatchObject({
+        OFFSITE_URL: "https://backup-nas.example.internal:9000/auditflow-backups/auditflow/prod",
+        OFFSITE_REGION: "us-east-1",
+        OFFSITE_CA_FILE: "/scripts/offsite-ca.crt",
+        OFFSITE_SECRET_ACCESS_KEY: {
+          secretKeyRef: { name: (secret.state.metadata as any).name, key: "secret-access-key" },
+        },
+      });
+    }
+    expect(secret.secretPaths).toEqual(["stringData"]);
+    expect(JSON.stringify(rs.filter((r) => r !== secret).map((r) => r.inputs))).not.toContain(
+      "offsite-secret-key",
+    );
+    const scripts = rs.find((r) => r.name === "postgres-backup-scripts")!;
+    expect((scripts.inputs.data as any)["offsite-ca.crt"]).toBe(offsite.caBundle);
+    const policy = only(rs, "kubernetes:networking.k8s.io/v1:NetworkPolicy");
+    expect((policy.inputs.spec as any).egress[1]).toEqual({
+      to: [{ ipBlock: { cidr: "192.168.80.20/32" } }],
+      ports: [{ protocol: "TCP", port: 9000 }],
+    });
+  });
+
+  test("without an off-site target the jobs reach only PostgreSQL", async () => {
+    const rs = await runComponent(() => new PostgresBackup("postgres-backup", base));
+    const policy = only(rs, "kubernetes:networking.k8s.io/v1:NetworkPolicy");
+    expect((policy.inputs.spec as any).egress).toHaveLength(1);
+    expect(rs.some((r) => r.name === "postgres-backup-offsite")).toBe(false);
+  });
+
+  test("rejects a bad off-site target before creating anything", () => {
+    const bad = (over: Record<string, unknown>) => () =>
+      new PostgresBackup("b", { ...base, offsite: { ...offsite, ...over } });
+    expect(bad({ endpoint: "http://nas:9000" })).toThrow(
+      /offsite.endpoint "http:\/\/nas:9000" must use https:\/\/ \(http:\/\/ only with allowHttp\)/,
+    );
+    expect(bad({ endpoint: "https://nas:9000/bucket" })).toThrow(
+      /must be only scheme, host and port/,
+    );
+    expect(bad({ prefix: "auditflow/" })).toThrow(
+      /offsite.prefix "auditflow\/" must be path segments/,
+    );
+    expect(bad({ egressCidrs: [] })).toThrow(/offsite.egressCidrs must list the store's addresses/);
+    expect(bad({ egressCidrs: ["nas"] })).toThrow(/entry "nas" is not an IPv4 CIDR/);
+    expect(bad({ bucket: "B" })).toThrow(/offsite.bucket "B" is not an S3 bucket name/);
+  });
 });
 
 test("RabbitMQ password hashes are stable for a password, so previews show no change", async () => {
