@@ -24,6 +24,23 @@ export const SECRET_KEYS = [
   "backupVerifyIdentity",
   "backupOffsiteSecretKey",
 ] as const;
+export type SecretKey = (typeof SECRET_KEYS)[number];
+
+/**
+ * The secrets a configuration needs: the SSH key only to install K3s over SSH, the off-site store's
+ * key only with an off-site target. Tools that run without the CLI use it to ask only for those.
+ */
+export function secretsNeeded(raw: Record<string, unknown>): SecretKey[] {
+  const at = (o: unknown, k: string): unknown =>
+    typeof o === "object" && o !== null ? (o as Record<string, unknown>)[k] : undefined;
+  return SECRET_KEYS.filter((key) =>
+    key === "sshPrivateKey"
+      ? at(raw.cluster, "provisioning") === "ssh"
+      : key === "backupOffsiteSecretKey"
+        ? at(at(raw.data, "backups"), "offsite") !== undefined
+        : true,
+  );
+}
 
 const dns1123Label = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const hostOrIp =

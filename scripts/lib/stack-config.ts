@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { SECRET_KEYS } from "../../infra/schema";
+import { secretsNeeded } from "../../infra/schema";
 
 export const PROJECT = "auditflow-platform";
 
@@ -87,9 +87,18 @@ export function loadStackFile(
       result.config[fullKey] = typeof value === "string" ? value : JSON.stringify(value);
     }
   }
-  // Secrets the program may need and that are not in the file (they are set with `pulumi config set
+  // Secrets this configuration needs that are not in the file (they are set with `pulumi config set
   // --secret` on each machine and never committed).
-  for (const key of SECRET_KEYS) {
+  const raw: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(result.config)) {
+    if (!k.startsWith(`${PROJECT}:`)) continue;
+    try {
+      raw[k.slice(PROJECT.length + 1)] = JSON.parse(v);
+    } catch {
+      raw[k.slice(PROJECT.length + 1)] = v;
+    }
+  }
+  for (const key of secretsNeeded(raw)) {
     const fullKey = `${PROJECT}:${key}`;
     if (!(fullKey in result.config)) setSecret(fullKey);
   }

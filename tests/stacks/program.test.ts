@@ -251,3 +251,34 @@ test("two plans of the same stack are identical (no spurious diff in previews)",
   const b = (await planStack("prod")).resources;
   expect(strip(b)).toBe(strip(a));
 });
+
+test("prod copies backups off-site with the stack's secret key, which stays secret", async () => {
+  const key = "prod-offsite-key-from-the-stack";
+  const rs = (await planStack("prod", { env: { AUDITFLOW_SECRET_BACKUP_OFFSITE_SECRET_KEY: key } }))
+    .resources;
+  const secret = rs.find((r) => r.name === "postgres-backup-offsite")!;
+  expect((secret.inputs.stringData as Record<string, string>)["secret-access-key"]).toBe(key);
+  expect(secret.secretPaths).toEqual(["stringData"]);
+  const elsewhere = rs.filter((r) => r !== secret).map((r) => JSON.stringify(r.inputs));
+  expect(elsewhere.filter((text) => text.includes(key))).toEqual([]);
+  const backup = rs.find((r) => r.name === "postgres-backup-backup")!;
+  const env = (backup.inputs.spec as any).jobTemplate.spec.template.spec.containers[0].env;
+  expect(env).toContainEqual({
+    name: "OFFSITE_URL",
+    value: "https://backup-nas.auditflow.internal:9000/auditflow-backups/auditflow/prod",
+  });
+});
+
+test("a stack asks only for the secrets its configuration needs", async () => {
+  const { loadStackFile, stackFile } = await import("../../scripts/lib/stack-config");
+  const asked = (stack: string) =>
+    loadStackFile(stackFile(stack), {}).placeholders.map((p) => p.key);
+  expect(asked("dev")).toEqual(["sshPrivateKey", "backupVerifyIdentity"]);
+  expect(asked("prod")).toEqual([
+    "sshPrivateKey",
+    "backupVerifyIdentity",
+    "backupOffsiteSecretKey",
+  ]);
+  const dev = (await planStack("dev")).resources;
+  expect(dev.some((r) => r.name === "postgres-backup-offsite")).toBe(false);
+});
