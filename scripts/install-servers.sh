@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the real servers and tools the conformance tier starts on loopback:
 #   - Debian packages: PostgreSQL (server, client, pg_dump), PgBouncer, Redis, RabbitMQ, age (backup
-#     encryption), curl (the backup script's S3 client) and Alembic with psycopg2 (the migration Job's
-#     tool, run through PgBouncer).
+#     encryption), curl (the backup script's S3 client), Alembic with psycopg2 (the migration Job's
+#     tool, run through PgBouncer) and prometheus-postgres-exporter (runs the exporter's generated
+#     custom queries, e.g. the backup verification metrics).
 #   - Versity S3 Gateway (versitygw), an S3-compatible server that checks SigV4 signatures, for the
 #     off-site backup copy. Debian ships no S3 server, so it is built from its Go module through the
 #     Go module proxy into a per-user cache keyed by version (a warm cache makes this a no-op).
@@ -27,6 +28,7 @@ command -v age >/dev/null 2>&1 || need+=(age)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v alembic >/dev/null 2>&1 || need+=(alembic)
 python3 -c 'import psycopg2' >/dev/null 2>&1 || need+=(python3-psycopg2)
+[ -x /usr/bin/prometheus-postgres-exporter ] || need+=(prometheus-postgres-exporter)
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-servers: Debian packages all present"
 else
@@ -35,7 +37,7 @@ else
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   # The packages start their services; the tests run their own instances on free ports instead.
-  for svc in postgresql redis-server rabbitmq-server pgbouncer; do
+  for svc in postgresql redis-server rabbitmq-server pgbouncer prometheus-postgres-exporter; do
     (service "$svc" stop || systemctl stop "$svc") >/dev/null 2>&1 || true
   done
 fi

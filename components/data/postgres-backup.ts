@@ -5,6 +5,7 @@ import { compliantPodSpec } from "../apps/workload";
 import { recommendedLabels, selectorLabels } from "../lib/labels";
 import { platformImages } from "../versions";
 import { backupScript, verifyScript } from "./backup-scripts";
+import { MONITORING_ROLE } from "./postgres-config";
 
 export interface PostgresBackupArgs {
   /** Namespace of the server (the data namespace). Required. */
@@ -94,8 +95,10 @@ const AGE_RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
 /**
  * Nightly encrypted backups of every database onto their own volume, and a later job that proves
  * the newest one restores (checksums, decrypt, restore into a scratch database, row counts). Both
- * run the scripts the conformance tier proves on a real server; a failed verification fails its Job
- * and writes auditflow_backup_verify_success 0 for alerting.
+ * run the scripts the conformance tier proves on a real server. Every verification records its
+ * outcome in PostgreSQL, which the Postgres component's exporter sidecar publishes as
+ * auditflow_backup_verify_success (0 on a failure, which also fails the Job) and
+ * auditflow_backup_verify_timestamp_seconds, for alerts on a failure and on a stale timestamp.
  */
 export class PostgresBackup extends pulumi.ComponentResource {
   constructor(name: string, args: PostgresBackupArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -252,7 +255,8 @@ export class PostgresBackup extends pulumi.ComponentResource {
       [
         ...pgEnv,
         { name: "AGE_IDENTITY_FILE", value: "/keys/identity.txt" },
-        { name: "METRICS_FILE", value: "/backups/verify.prom" },
+        // The outcome is recorded in PostgreSQL for this role, whose exporter sidecar publishes it.
+        { name: "MONITORING_ROLE", value: MONITORING_ROLE },
       ],
       true,
     );

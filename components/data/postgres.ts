@@ -7,18 +7,19 @@ import type { ResourceSizes } from "../security/namespace";
 import { platformImages } from "../versions";
 import {
   databaseName,
+  exporterQueries,
   initScript,
+  MONITORING_ROLE,
   passwordEnv,
   pgHbaConf,
   pgIdentConf,
   postgresqlConf,
 } from "./postgres-config";
-
-/** The role the metrics exporter logs in as (pg_monitor only). */
-export const MONITORING_ROLE = "auditflow_monitor";
 const MONITOR_PASSWORD_ENV = "MONITOR_PASSWORD";
 /** UID/GID of the postgres user in the official Alpine image. */
 const POSTGRES_UID = 70;
+/** Where the exporter reads its custom queries (the ConfigMap's exporter-queries.yaml). */
+const EXPORTER_QUERIES_DIR = "/etc/postgres-exporter";
 
 export interface PostgresArgs {
   /** Namespace of the server. Required. */
@@ -44,8 +45,9 @@ export interface PostgresArgs {
 /**
  * PostgreSQL as a single-replica StatefulSet on a persistent volume: configuration derived from the
  * memory limit, one role and database per service (passwords generated and kept in a Secret),
- * pg_isready probes, a postgres-exporter sidecar logging in with a pg_monitor role, and a
- * NetworkPolicy that admits only the declared clients and the metrics scraper.
+ * pg_isready probes, a postgres-exporter sidecar logging in with a pg_monitor role (its custom
+ * queries add the backup verification metrics, see exporterQueries), and a NetworkPolicy that
+ * admits only the declared clients and the metrics scraper.
  */
 export class Postgres extends pulumi.ComponentResource {
   /** In-cluster DNS name of the server. */
@@ -126,6 +128,7 @@ export class Postgres extends pulumi.ComponentResource {
           "pg_hba.conf": pgHbaConf({ monitoringRole: MONITORING_ROLE }),
           "pg_ident.conf": pgIdentConf(),
           "10-auditflow-databases.sh": init,
+          "exporter-queries.yaml": exporterQueries(),
         },
       },
       { parent: this },
@@ -200,6 +203,10 @@ export class Postgres extends pulumi.ComponentResource {
           {
             name: "exporter",
             image: platformImages.postgresExporter,
+            // Deprecated upstream since v0.13 in favour of built-in collectors, but still supported
+            // (v0.16.0 pinned; it logs a deprecation warning at start): no built-in collector can
+            // publish an application's own table.
+            args: [`--extend.query-path=${EXPORTER_QUERIES_DIR}/queries.yaml`],
             ports: [{ name: "metrics", containerPort: 9187 }],
             env: [
               { name: "DATA_SOURCE_URI", value: "127.0.0.1:5432/postgres?sslmode=disable" },
@@ -216,6 +223,9 @@ export class Postgres extends pulumi.ComponentResource {
               periodSeconds: 15,
               timeoutSeconds: 5,
             },
+            volumeMounts: [
+              { name: "exporter-queries", mountPath: EXPORTER_QUERIES_DIR, readOnly: true },
+            ],
           },
         ],
         volumes: [
@@ -235,6 +245,13 @@ export class Postgres extends pulumi.ComponentResource {
               name: config.metadata.name,
               items: [{ key: "10-auditflow-databases.sh", path: "10-auditflow-databases.sh" }],
               defaultMode: 0o555,
+            },
+          },
+          {
+            name: "exporter-queries",
+            configMap: {
+              name: config.metadata.name,
+              items: [{ key: "exporter-queries.yaml", path: "queries.yaml" }],
             },
           },
         ],

@@ -56,7 +56,6 @@ const backup = (over: NodeJS.ProcessEnv = {}) =>
 const verify = (over: NodeJS.ProcessEnv = {}) =>
   run(path.join(dir, "verify.sh"), {
     AGE_IDENTITY_FILE: path.join(dir, "key.txt"),
-    METRICS_FILE: path.join(dir, "verify.prom"),
     ...offsiteEnv(over),
   });
 const backups = () =>
@@ -109,9 +108,10 @@ test("the verification checks the remote copy as well as the local one", () => {
   const v = verify();
   expect(v.out).toMatch(/verified: checksums match, .*; the off-site copy matches/);
   expect(v.code).toBe(0);
-  expect(fs.readFileSync(path.join(dir, "verify.prom"), "utf8")).toMatch(
-    /auditflow_backup_verify_success 1/,
-  );
+  expect(pg!.lastVerification()).toMatchObject({
+    success: true,
+    message: expect.stringMatching(/; the off-site copy matches$/),
+  });
 });
 
 test("a damaged remote copy fails the verification", () => {
@@ -122,9 +122,10 @@ test("a damaged remote copy fails the verification", () => {
   fs.writeFileSync(file, saved);
   expect(v.code).toBe(1);
   expect(v.out).toMatch(/FAILED: .*an off-site file does not match its checksum in files\.sha256/);
-  expect(fs.readFileSync(path.join(dir, "verify.prom"), "utf8")).toMatch(
-    /auditflow_backup_verify_success 0/,
-  );
+  expect(pg!.lastVerification()).toMatchObject({
+    success: false,
+    message: expect.stringMatching(/an off-site file does not match its checksum/),
+  });
 });
 
 test("a missing remote copy fails the verification with the store's answer", () => {
@@ -137,6 +138,10 @@ test("a missing remote copy fails the verification with the store's answer", () 
   expect(v.out).toMatch(
     /the off-site copy of files\.sha256 cannot be read from .*: HTTP 404 NoSuchKey/,
   );
+  expect(pg!.lastVerification()).toMatchObject({
+    success: false,
+    message: expect.stringMatching(/the off-site copy of files\.sha256 cannot be read/),
+  });
 });
 
 test("a wrong secret key fails the backup job with the store's refusal; the local backup is kept", async () => {

@@ -1,16 +1,32 @@
 /**
  * The backup and verification scripts against a real PostgreSQL: a seeded database is dumped,
  * encrypted with age and verified by restoring it; a tampered or truncated backup and a wrong key
- * make verification fail with a clear message.
+ * make verification fail with a clear message. Every outcome is recorded in PostgreSQL, and the
+ * real postgres-exporter (Debian's package), loading exactly the generated custom queries and
+ * logging in as the monitoring role the generated init script creates, publishes it as
+ * auditflow_backup_verify_success and auditflow_backup_verify_timestamp_seconds.
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { backupScript, verifyScript } from "../../components/data/backup-scripts";
-import { BackupPostgres, requireBinary, runAs, startBackupPostgres, writeFor } from "./servers";
+import { exporterQueries } from "../../components/data/postgres-config";
+import {
+  BackupPostgres,
+  freePort,
+  PostgresExporter,
+  requireBinary,
+  runAs,
+  startBackupPostgres,
+  startPostgresExporter,
+  writeFor,
+} from "./servers";
 
 requireBinary("/usr/bin/age", "age");
 let pg: BackupPostgres | undefined;
+let exporter: PostgresExporter | undefined;
+/** A wrong key whose path holds both kinds of quote: it lands in the recorded failure message. */
+let otherKey: string;
 let dir: string;
 let env: NodeJS.ProcessEnv;
 let recipient: string;
@@ -32,13 +48,20 @@ const newest = () =>
     .sort()
     .pop()!;
 
+/** The value of a metric in one scrape (any labels), or undefined when it is absent. */
+async function metric(name: string): Promise<number | undefined> {
+  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m").exec(await exporter!.scrape());
+  return m ? Number(m[1]) : undefined;
+}
+
 beforeAll(async () => {
   pg = await startBackupPostgres("backup-conformance-");
   dir = pg.dir;
   env = pg.env;
   // The operator's key pair: only the public half is given to the backup job.
   recipient = pg.newKey(path.join(dir, "key.txt"));
-  pg.newKey(path.join(dir, "other-key.txt"));
+  otherKey = path.join(dir, `other 'key".txt`);
+  pg.newKey(otherKey);
   for (const db of ["audit_log_analysis", "event_audit_dashboard"]) {
     pg.psql("postgres", `create database ${db}`);
     pg.psql(db, "create table audit_event (id serial primary key, actor text, body jsonb)");
@@ -49,9 +72,11 @@ beforeAll(async () => {
   }
   writeFor("postgres", path.join(dir, "backup.sh"), backupScript(), 0o700);
   writeFor("postgres", path.join(dir, "verify.sh"), verifyScript(), 0o700);
+  exporter = await startPostgresExporter({ dir, dsn: pg.monitorDsn, queries: exporterQueries() });
 }, 90_000);
 
 afterAll(async () => {
+  await exporter?.stop();
   await pg?.stop();
 }, 40_000);
 
@@ -60,7 +85,16 @@ const backupEnv = () => ({
   BACKUP_RECIPIENTS: recipient,
 });
 
-test("a backup dumps, encrypts and describes every database; verification restores it", () => {
+test("before the first verification the exporter loads the queries and scrapes without error, with no backup metric", async () => {
+  expect(pg!.lastVerification()).toBeUndefined();
+  const text = await exporter!.scrape();
+  expect(text).toMatch(/^pg_up(\{[^}]*\})? 1$/m);
+  expect(text).toMatch(/^pg_exporter_user_queries_load_error\{[^}]*\} 0$/m);
+  expect(text).toMatch(/^pg_exporter_last_scrape_error 0$/m);
+  expect(text).not.toMatch(/^auditflow_backup_verify/m);
+});
+
+test("a backup dumps, encrypts and describes every database; verification restores it", async () => {
   const b = run(path.join(dir, "backup.sh"), backupEnv());
   expect(b.out).toMatch(
     /backup \d{8}T\d{6}Z: audit_log_analysis.dump.age backup.info event_audit_dashboard.dump.age files.sha256 rows.txt/,
@@ -75,31 +109,77 @@ test("a backup dumps, encrypts and describes every database; verification restor
   expect(fs.readFileSync(path.join(dir, "backups", newest(), "rows.txt"), "utf8")).toMatch(
     /audit_log_analysis\.public\.audit_event 1000/,
   );
-  const v = run(path.join(dir, "verify.sh"), {
-    AGE_IDENTITY_FILE: path.join(dir, "key.txt"),
-    METRICS_FILE: path.join(dir, "verify.prom"),
-  });
+  const v = run(path.join(dir, "verify.sh"), { AGE_IDENTITY_FILE: path.join(dir, "key.txt") });
   expect(v.out).toMatch(
     /verified: checksums match, every database restores with the recorded row counts/,
   );
   expect(v.code).toBe(0);
-  expect(fs.readFileSync(path.join(dir, "verify.prom"), "utf8")).toMatch(
-    /auditflow_backup_verify_success 1/,
-  );
+  expect(pg!.lastVerification()).toMatchObject({
+    success: true,
+    backup: newest(),
+    message: v.out.trim(),
+  });
+  // What Prometheus scrapes: the outcome and when it was reached.
+  expect(await metric("auditflow_backup_verify_success")).toBe(1);
+  const at = (await metric("auditflow_backup_verify_timestamp_seconds"))!;
+  expect(Math.abs(at - Date.now() / 1000)).toBeLessThan(60);
+  expect(await metric("pg_exporter_last_scrape_error")).toBe(0);
 });
 
-test("a wrong key fails verification and says so", () => {
+test("a wrong key fails verification, says so, and the exporter reports the failure", async () => {
+  const before = pg!.lastVerification()!.finishedAt;
+  const v = run(path.join(dir, "verify.sh"), { AGE_IDENTITY_FILE: otherKey });
+  expect(v.code).toBe(1);
+  expect(v.out).toMatch(
+    /backup verification FAILED: .*audit_log_analysis.dump.age cannot be decrypted with .*other 'key".txt/,
+  );
+  const row = pg!.lastVerification()!;
+  expect(row.success).toBe(false);
+  expect(row.backup).toBe(newest());
+  // The quotes in the key's path reach the record verbatim.
+  expect(row.message).toContain(
+    `audit_log_analysis.dump.age cannot be decrypted with ${otherKey}: `,
+  );
+  expect(row.finishedAt).toBeGreaterThan(before);
+  expect(await metric("auditflow_backup_verify_success")).toBe(0);
+  expect(await metric("auditflow_backup_verify_timestamp_seconds")).toBeCloseTo(row.finishedAt, 0);
+});
+
+test("an unexpected error (a command failing under set -e) is recorded as a failure", () => {
+  const d = path.join(dir, "backups", newest());
+  const info = fs.readFileSync(path.join(d, "backup.info"), "utf8");
+  const manifest = fs.readFileSync(path.join(d, "files.sha256"), "utf8");
+  // A backup.info without its database list, with a matching checksum: `$databases` is unset.
+  fs.writeFileSync(path.join(d, "backup.info"), info.replace(/^databases=.*\n/m, ""));
+  execFileSync("sh", [
+    "-c",
+    `cd '${d}' && sha256sum -- *.dump.age rows.txt backup.info > files.sha256`,
+  ]);
+  const v = run(path.join(dir, "verify.sh"), { AGE_IDENTITY_FILE: path.join(dir, "key.txt") });
+  fs.writeFileSync(path.join(d, "backup.info"), info);
+  fs.writeFileSync(path.join(d, "files.sha256"), manifest);
+  expect(v.code).toBe(1);
+  expect(v.out).toMatch(/databases: parameter not set/);
+  expect(pg!.lastVerification()).toMatchObject({
+    success: false,
+    message: "stopped by an unexpected error (the job log has it)",
+  });
+});
+
+test("if PostgreSQL is unreachable the job still fails with its own message; the record goes stale", async () => {
+  const before = pg!.lastVerification()!;
+  const closed = await freePort();
   const v = run(path.join(dir, "verify.sh"), {
-    AGE_IDENTITY_FILE: path.join(dir, "other-key.txt"),
-    METRICS_FILE: path.join(dir, "verify.prom"),
+    AGE_IDENTITY_FILE: path.join(dir, "key.txt"),
+    PGHOST: "127.0.0.1",
+    PGPORT: String(closed),
   });
   expect(v.code).toBe(1);
   expect(v.out).toMatch(
-    /backup verification FAILED: .*audit_log_analysis.dump.age cannot be decrypted with .*other-key.txt/,
+    /backup verification FAILED: \d{8}T\d{6}Z: cannot create the scratch database verify_audit_log_analysis_\d+: .*Connection refused/,
   );
-  expect(fs.readFileSync(path.join(dir, "verify.prom"), "utf8")).toMatch(
-    /auditflow_backup_verify_success 0/,
-  );
+  expect(v.out).toMatch(/the outcome could not be recorded in PostgreSQL: .*Connection refused/);
+  expect(pg!.lastVerification()).toEqual(before);
 });
 
 test("a truncated backup fails verification", () => {

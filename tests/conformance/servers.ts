@@ -4,13 +4,16 @@
  */
 import { ChildProcess, execFileSync, spawn, SpawnOptions } from "child_process";
 import * as fs from "fs";
+import * as http from "http";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { pgbouncerIni, userlist } from "../../components/data/pgbouncer-config";
 import {
+  BACKUP_VERIFICATION_TABLE,
   databaseName,
   initScript,
+  MONITORING_ROLE,
   passwordEnv,
   pgHbaConf,
   pgIdentConf,
@@ -147,17 +150,33 @@ export function writeFor(user: string, file: string, content: string, mode = 0o6
   execFileSync("chown", [`${user}:${user}`, file]);
 }
 
-/** A throwaway PostgreSQL on a Unix socket, with a backup directory, for the backup scripts. */
+/**
+ * A throwaway PostgreSQL on a Unix socket, with a backup directory, for the backup scripts. Its
+ * monitoring role is created by the generated init script, as in the cluster.
+ */
 export interface BackupPostgres {
   dir: string;
   bin: string;
-  /** PG* and BACKUP_* variables the backup and verification scripts read. */
+  /** PG*, BACKUP_* and MONITORING_ROLE variables the backup and verification scripts read. */
   env: NodeJS.ProcessEnv;
+  /** A libpq connection string for the monitoring role (the exporter's DATA_SOURCE_NAME). */
+  monitorDsn: string;
   /** Runs SQL in a database as the superuser; returns psql's output. */
   psql(db: string, sql: string): string;
+  /** The verification job's recorded outcome (its one row), or undefined before the first run. */
+  lastVerification(): Verification | undefined;
   /** Generates an age key pair into `file` (owned by postgres) and returns its public key. */
   newKey(file: string): string;
   stop(): Promise<void>;
+}
+
+/** The row the verification script records in BACKUP_VERIFICATION_TABLE. */
+export interface Verification {
+  success: boolean;
+  /** Unix seconds. */
+  finishedAt: number;
+  backup: string | null;
+  message: string;
 }
 
 export async function startBackupPostgres(prefix: string): Promise<BackupPostgres> {
@@ -194,31 +213,48 @@ export async function startBackupPostgres(prefix: string): Promise<BackupPostgre
     PGUSER: "postgres",
     BACKUP_DIR: path.join(dir, "backups"),
     BACKUP_KEEP: "2",
+    MONITORING_ROLE,
   };
   await waitFor("postgres", () => {
     runAs("postgres", path.join(bin, "pg_isready"), ["-h", dir, "-p", String(port)]);
     return true;
   });
+  // The monitoring role exactly as the Postgres component's init script creates it (no service
+  // databases here). Local connections are trusted, so its password is not needed afterwards.
+  const init = path.join(dir, "init.sh");
+  writeFor("postgres", init, initScript([], { role: MONITORING_ROLE, passwordEnv: "MONITOR_PW" }));
+  runAs("postgres", "sh", [init], { env: { ...env, MONITOR_PW: "monitor-Secret-3" } });
   fs.mkdirSync(env.BACKUP_DIR);
   execFileSync("chown", ["postgres:postgres", env.BACKUP_DIR]);
+  const psql = (db: string, sql: string) =>
+    runAs("postgres", path.join(bin, "psql"), [
+      "-X",
+      "-v",
+      "ON_ERROR_STOP=1",
+      "-h",
+      dir,
+      "-p",
+      String(port),
+      "-d",
+      db,
+      "-tAc",
+      sql,
+    ]);
   return {
     dir,
     bin,
     env,
-    psql: (db, sql) =>
-      runAs("postgres", path.join(bin, "psql"), [
-        "-X",
-        "-v",
-        "ON_ERROR_STOP=1",
-        "-h",
-        dir,
-        "-p",
-        String(port),
-        "-d",
-        db,
-        "-tAc",
-        sql,
-      ]),
+    monitorDsn: `host=${dir} port=${port} user=${MONITORING_ROLE} dbname=postgres sslmode=disable`,
+    psql,
+    lastVerification: () => {
+      const exists = psql("postgres", `select to_regclass('${BACKUP_VERIFICATION_TABLE}')`).trim();
+      if (!exists) return undefined;
+      const row = psql(
+        "postgres",
+        `select json_build_object('success', success, 'finishedAt', extract(epoch from finished_at), 'backup', backup, 'message', message) from ${BACKUP_VERIFICATION_TABLE}`,
+      ).trim();
+      return row ? (JSON.parse(row) as Verification) : undefined;
+    },
     newKey: (file) => {
       runAs("postgres", keygen, ["-o", file]);
       return /public key: (age1\w+)/.exec(fs.readFileSync(file, "utf8"))![1]!;
@@ -493,4 +529,72 @@ export async function startS3Store(
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Debian's prometheus-postgres-exporter on loopback, with a custom queries file. */
+export interface PostgresExporter {
+  /** http://127.0.0.1:PORT/metrics */
+  url: string;
+  /** One scrape: the exposition text. */
+  scrape(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** GETs a URL without keep-alive (so no socket outlives the test); rejects on a non-200 answer. */
+function httpGet(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent: false, timeout: 10_000 }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (body += chunk));
+      res.on("end", () =>
+        res.statusCode === 200
+          ? resolve(body)
+          : reject(new Error(`GET ${url}: HTTP ${res.statusCode}: ${body.slice(0, 300)}`)),
+      );
+    });
+    req.on("timeout", () => req.destroy(new Error(`GET ${url}: timed out`)));
+    req.on("error", reject);
+  });
+}
+
+/**
+ * Starts the exporter as the `postgres` system user (it reaches the server's socket directory),
+ * logging in with `dsn` and loading `queries` as its --extend.query-path file, as the Postgres
+ * component's sidecar does. Its files go in `dir`; it is up once /metrics answers.
+ */
+export async function startPostgresExporter(opts: {
+  dir: string;
+  dsn: string;
+  queries: string;
+}): Promise<PostgresExporter> {
+  const bin = requireBinary(
+    "/usr/bin/prometheus-postgres-exporter",
+    "prometheus-postgres-exporter",
+  );
+  const queries = path.join(opts.dir, "exporter-queries.yaml");
+  writeFor("postgres", queries, opts.queries);
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}/metrics`;
+  const log = path.join(opts.dir, "exporter.log");
+  const child = startAs(
+    "postgres",
+    bin,
+    [`--web.listen-address=127.0.0.1:${port}`, `--extend.query-path=${queries}`],
+    log,
+    { env: { DATA_SOURCE_NAME: opts.dsn } },
+  );
+  try {
+    await waitFor("the exporter to answer on /metrics", async () => {
+      if (child.exitCode !== null) throw new Error(`it exited with ${child.exitCode}`);
+      await httpGet(url);
+      return true;
+    });
+  } catch (e) {
+    await stop(child);
+    if (e instanceof Error && fs.existsSync(log))
+      e.message += `\n--- exporter.log:\n${fs.readFileSync(log, "utf8").split("\n").slice(-20).join("\n")}`;
+    throw e;
+  }
+  return { url, scrape: () => httpGet(url), stop: () => stop(child) };
 }

@@ -6,7 +6,7 @@ import { Redis } from "../../components/data/redis";
 import { PostgresBackup } from "../../components/data/postgres-backup";
 import { Migration } from "../../components/data/migration";
 import { RabbitMQ } from "../../components/messaging/rabbitmq";
-import { postgresqlConf } from "../../components/data/postgres-config";
+import { MONITORING_ROLE, postgresqlConf } from "../../components/data/postgres-config";
 import { redisConf } from "../../components/data/redis-config";
 import { definitions, rabbitmqConf } from "../../components/messaging/rabbitmq-config";
 import { only, runComponent } from "../helpers/program";
@@ -46,6 +46,27 @@ describe("Postgres", () => {
       /CREATE DATABASE audit_log_analysis OWNER audit_log_analysis/,
     );
     expect((cm.inputs.data as any)["10-auditflow-databases.sh"]).not.toMatch(/mock-/);
+    // The exporter loads the generated custom queries (the backup verification metrics) from a
+    // read-only mount of the same ConfigMap, and stays as hardened as the helper makes it.
+    const exporter = pod.containers.find((c: any) => c.name === "exporter");
+    expect(exporter.args).toEqual(["--extend.query-path=/etc/postgres-exporter/queries.yaml"]);
+    expect(exporter.volumeMounts).toContainEqual({
+      name: "exporter-queries",
+      mountPath: "/etc/postgres-exporter",
+      readOnly: true,
+    });
+    expect(pod.volumes.find((v: any) => v.name === "exporter-queries").configMap.items).toEqual([
+      { key: "exporter-queries.yaml", path: "queries.yaml" },
+    ]);
+    const queries = (cm.inputs.data as any)["exporter-queries.yaml"];
+    expect(queries).toMatch(/^auditflow_backup_verify:\n/m);
+    expect(queries).toMatch(/- success:\n\s+usage: GAUGE/);
+    expect(queries).toMatch(/- timestamp_seconds:\n\s+usage: GAUGE/);
+    expect(exporter.securityContext).toMatchObject({
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ["ALL"] },
+    });
     const secret = rs.find((r) => r.name === "postgres-credentials")!;
     expect(secret.secretPaths).toEqual(["stringData"]);
     expect(Object.keys(secret.inputs.stringData as object).sort()).toEqual([
@@ -399,6 +420,14 @@ describe("PostgresBackup", () => {
     });
     expect(env("backup").AGE_IDENTITY_FILE).toBeUndefined();
     expect(env("verify").AGE_IDENTITY_FILE).toBe("/keys/identity.txt");
+    // The outcome is recorded in PostgreSQL for the exporter's role; no textfile on the volume.
+    expect(env("verify").MONITORING_ROLE).toBe(MONITORING_ROLE);
+    for (const job of ["backup", "verify"]) expect(env(job).METRICS_FILE).toBeUndefined();
+    const verifySh = (rs.find((r) => r.name === "postgres-backup-scripts")!.inputs.data as any)[
+      "verify.sh"
+    ];
+    expect(verifySh).not.toMatch(/METRICS_FILE|\.prom\b/);
+    expect(verifySh).toMatch(/grant select on auditflow_backup\.verification to :"monitor"/);
     expect(pod("backup").volumes.some((v: any) => v.secret)).toBe(false);
     expect(pod("verify").securityContext).toMatchObject({
       runAsNonRoot: true,
