@@ -27,7 +27,7 @@ command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
 command -v age >/dev/null 2>&1 || need+=(age)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v alembic >/dev/null 2>&1 || need+=(alembic)
-python3 -c 'import psycopg2' >/dev/null 2>&1 || need+=(python3-psycopg2)
+/usr/bin/python3 -c 'import psycopg2' >/dev/null 2>&1 || need+=(python3-psycopg2)
 [ -x /usr/bin/prometheus-postgres-exporter ] || need+=(prometheus-postgres-exporter)
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-servers: Debian packages all present"
