@@ -1,6 +1,7 @@
 /**
  * Benchmark: backup and verified restore of a ~100 MB database with the generated scripts, on a
- * real PostgreSQL started on loopback (needs scripts/install-servers.sh; runs as root like CI).
+ * real PostgreSQL started on loopback (needs scripts/install-servers.sh; runs as root like CI), then
+ * the same with the off-site copy to a Versity S3 Gateway on loopback (upload, and the remote check).
  *
  *   npm run bench:backup [-- --megabytes 100]
  */
@@ -8,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
 import { backupScript, verifyScript } from "../components/data/backup-scripts";
-import { runAs, startBackupPostgres, writeFor } from "../tests/conformance/servers";
+import { runAs, startBackupPostgres, startS3Store, writeFor } from "../tests/conformance/servers";
 
 async function main() {
   const { values } = parseArgs({ options: { megabytes: { type: "string", default: "100" } } });
@@ -53,6 +54,31 @@ async function main() {
     time("verified restore", path.join(dir, "verify.sh"), {
       AGE_IDENTITY_FILE: path.join(dir, "key.txt"),
     });
+
+    const s3 = await startS3Store("bench-s3-", {
+      accessKeyId: "auditflow-bench",
+      secretAccessKey: "bench-secret-key",
+    });
+    try {
+      s3.createBucket("auditflow-backups");
+      const offsite = {
+        OFFSITE_URL: `${s3.endpoint}/auditflow-backups/auditflow/bench`,
+        OFFSITE_ACCESS_KEY_ID: s3.accessKeyId,
+        OFFSITE_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      };
+      await new Promise((r) => setTimeout(r, 1100)); // backups are named by the second
+      time("backup + off-site", path.join(dir, "backup.sh"), {
+        BACKUP_DATABASES: "audit_log_analysis",
+        BACKUP_RECIPIENTS: recipient,
+        ...offsite,
+      });
+      time("verify + off-site", path.join(dir, "verify.sh"), {
+        AGE_IDENTITY_FILE: path.join(dir, "key.txt"),
+        ...offsite,
+      });
+    } finally {
+      await s3.stop();
+    }
   } finally {
     await pg.stop();
   }
