@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the real servers and tools the conformance tier starts on loopback:
 #   - Debian packages: PostgreSQL (server, client, pg_dump), PgBouncer, Redis, RabbitMQ, age (backup
-#     encryption), curl (the backup script's S3 client), Alembic with psycopg2 (the migration Job's
-#     tool, run through PgBouncer) and prometheus-postgres-exporter (runs the exporter's generated
-#     custom queries, e.g. the backup verification metrics).
+#     encryption), curl (the backup script's S3 client), busybox (the backup image's shell and
+#     tools), Alembic with psycopg2 (the migration Job's tool, run through PgBouncer) and
+#     prometheus-postgres-exporter (runs the exporter's generated custom queries, e.g. the backup
+#     verification metrics).
 #   - Versity S3 Gateway (versitygw), an S3-compatible server that checks SigV4 signatures, for the
 #     off-site backup copy. Debian ships no S3 server, so it is built from its Go module through the
 #     Go module proxy into a per-user cache keyed by version (a warm cache makes this a no-op).
@@ -26,6 +27,7 @@ command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
 [ -x /usr/sbin/rabbitmq-server ] || need+=(rabbitmq-server)
 command -v age >/dev/null 2>&1 || need+=(age)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+[ -x /usr/bin/busybox ] || need+=(busybox)
 command -v alembic >/dev/null 2>&1 || need+=(alembic)
 /usr/bin/python3 -c 'import psycopg2' >/dev/null 2>&1 || need+=(python3-psycopg2)
 [ -x /usr/bin/prometheus-postgres-exporter ] || need+=(prometheus-postgres-exporter)
