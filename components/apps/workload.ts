@@ -265,7 +265,11 @@ export class Workload extends pulumi.ComponentResource {
       );
     } else if (kind === "Job") {
       // Pulumi waits for the Job to complete, so whatever depends on it (a Deployment whose schema
-      // it migrates) rolls out only after it succeeded.
+      // it migrates) rolls out only after it succeeded. The provider gives up after 10 minutes by
+      // default; with a deadline, it waits a minute longer than Kubernetes, so that a slow Job is
+      // not abandoned while it still runs and a failed one is reported with Kubernetes' reason.
+      const deadline = args.job?.activeDeadlineSeconds;
+      const wait = deadline === undefined ? undefined : `${deadline + 60}s`;
       this.workload = new k8s.batch.v1.Job(
         name,
         {
@@ -273,11 +277,11 @@ export class Workload extends pulumi.ComponentResource {
           spec: {
             backoffLimit: args.job?.backoffLimit ?? 2,
             ttlSecondsAfterFinished: args.job?.ttlSecondsAfterFinished ?? 86400,
-            activeDeadlineSeconds: args.job?.activeDeadlineSeconds,
+            activeDeadlineSeconds: deadline,
             template,
           },
         },
-        { parent: this },
+        { parent: this, customTimeouts: wait ? { create: wait, update: wait } : undefined },
       );
     } else {
       this.workload = new k8s.apps.v1.Deployment(

@@ -317,6 +317,16 @@ describe("RabbitMQ", () => {
 });
 
 describe("Migration", () => {
+  const database = {
+    kind: "postgres" as const,
+    host: "pgbouncer.data.svc.cluster.local",
+    port: 6432,
+    database: "audit_log_analysis",
+    username: "audit_log_analysis",
+    password: { name: "s", key: "password" },
+    url: { name: "s", key: "url" },
+    peer: peer("pgbouncer"),
+  };
   test("a Job with the service's image, command and PgBouncer connection", async () => {
     const rs = await runComponent(
       () =>
@@ -325,16 +335,7 @@ describe("Migration", () => {
           service: "audit-log-analysis",
           image: "ghcr.io/auditflow/audit-log-analysis:0.4.2",
           command: ["alembic", "upgrade", "head"],
-          database: {
-            kind: "postgres",
-            host: "pgbouncer.data.svc.cluster.local",
-            port: 6432,
-            database: "audit_log_analysis",
-            username: "audit_log_analysis",
-            password: { name: "s", key: "password" },
-            url: { name: "s", key: "url" },
-            peer: peer("pgbouncer"),
-          },
+          database,
         }),
     );
     const job = only(rs, "kubernetes:batch/v1:Job");
@@ -374,6 +375,26 @@ describe("Migration", () => {
           database: {} as any,
         }),
     ).toThrow(/command must not be empty/);
+  });
+
+  test("Pulumi waits for the Job a minute longer than its Kubernetes deadline", async () => {
+    const waits: Record<string, unknown> = {};
+    await runComponent(() => {
+      // Resource options never reach the mocks; a stack transformation sees them.
+      pulumi.runtime.registerStackTransformation((t) => {
+        if (t.type === "kubernetes:batch/v1:Job") waits[t.name] = t.opts.customTimeouts;
+        return undefined;
+      });
+      new Migration("slow-migrate", {
+        namespace: "auditflow",
+        service: "audit-log-analysis",
+        image: "ghcr.io/auditflow/audit-log-analysis:0.4.2",
+        command: ["alembic", "upgrade", "head"],
+        timeoutSeconds: 1800,
+        database,
+      });
+    });
+    expect(waits).toEqual({ "slow-migrate": { create: "1860s", update: "1860s" } });
   });
 });
 
