@@ -54,7 +54,10 @@ export interface BackupOffsite {
   accessKeyId: string;
   /** Secret access key (secret Output); it reaches the pods through a Kubernetes Secret. Required. */
   secretAccessKey: pulumi.Input<string>;
-  /** IPv4 CIDRs of the store: the only addresses the backup pods may reach besides PostgreSQL. Required. */
+  /**
+   * IPv4 CIDRs of the store: the only addresses the backup pods may reach besides PostgreSQL.
+   * Required.
+   */
   egressCidrs: readonly string[];
   /** PEM certificates to trust for the endpoint (a private CA). Defaults to the image's system CAs. */
   caBundle?: string;
@@ -64,6 +67,7 @@ export interface BackupOffsite {
 
 const CRON = /^(\S+\s+){4}\S+$/;
 const CIDR = /^(\d{1,3}\.){3}\d{1,3}\/(\d|[12]\d|3[0-2])$/;
+const AGE_RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
 
 /** Checks an off-site target; returns the URL the scripts write under and the port to allow. */
 function offsiteTarget(
@@ -90,7 +94,6 @@ function offsiteTarget(
   const port = Number(endpoint.port || (endpoint.protocol === "https:" ? 443 : 80));
   return { url: `${endpoint.origin}/${o.bucket}/${o.prefix}`, port };
 }
-const AGE_RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
 
 /**
  * Nightly encrypted backups of every database onto their own volume, and a later job that proves
