@@ -8,14 +8,13 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
-import { backupScript, verifyScript } from "../components/data/backup-scripts";
-import { runAs, startBackupPostgres, startS3Store, writeFor } from "../tests/conformance/servers";
+import { startBackupPostgres, startS3Store } from "../tests/conformance/servers";
 
 async function main() {
   const { values } = parseArgs({ options: { megabytes: { type: "string", default: "100" } } });
   const mb = Number(values.megabytes);
   const pg = await startBackupPostgres("bench-backup-");
-  const { dir, env, bin } = pg;
+  const { dir, bin } = pg;
   try {
     const recipient = pg.newKey(path.join(dir, "key.txt"));
     pg.psql("postgres", "create database audit_log_analysis");
@@ -29,11 +28,11 @@ async function main() {
       `insert into audit_event (actor, action, body) select 'user' || (g % 5000), (array['login','logout','read','write','delete'])[1 + g % 5], jsonb_build_object('seq', g, 'ip', '10.0.' || (g % 255) || '.' || (g % 199), 'note', md5(g::text)) from generate_series(1, ${rows}) g`,
     );
     const size = psql("select pg_size_pretty(pg_database_size('audit_log_analysis'))").trim();
-    writeFor("postgres", path.join(dir, "backup.sh"), backupScript(), 0o700);
-    writeFor("postgres", path.join(dir, "verify.sh"), verifyScript(), 0o700);
+    const scripts = pg.writeScripts();
     const time = (label: string, script: string, extra: NodeJS.ProcessEnv) => {
       const t0 = process.hrtime.bigint();
-      runAs("postgres", "sh", [script], { env: { ...env, ...extra } });
+      const run = pg.runScript(script, extra);
+      if (run.code !== 0) throw new Error(`${label} failed (exit ${run.code}):\n${run.out}`);
       const s = Number(process.hrtime.bigint() - t0) / 1e9;
       console.log(`${label.padEnd(18)} ${s.toFixed(1)} s`);
       return s;
@@ -41,7 +40,7 @@ async function main() {
     console.log(
       `Backup benchmark: database of ${size} (${rows.toLocaleString("en-US")} rows), PostgreSQL ${path.basename(path.dirname(bin))}`,
     );
-    time("backup", path.join(dir, "backup.sh"), {
+    time("backup", scripts.backup, {
       BACKUP_DATABASES: "audit_log_analysis",
       BACKUP_RECIPIENTS: recipient,
     });
@@ -51,7 +50,7 @@ async function main() {
     console.log(
       `${"encrypted dump".padEnd(18)} ${(fs.statSync(file).size / 2 ** 20).toFixed(1)} MiB`,
     );
-    time("verified restore", path.join(dir, "verify.sh"), {
+    time("verified restore", scripts.verify, {
       AGE_IDENTITY_FILE: path.join(dir, "key.txt"),
     });
 
@@ -67,12 +66,12 @@ async function main() {
         OFFSITE_SECRET_ACCESS_KEY: s3.secretAccessKey,
       };
       await new Promise((r) => setTimeout(r, 1100)); // backups are named by the second
-      time("backup + off-site", path.join(dir, "backup.sh"), {
+      time("backup + off-site", scripts.backup, {
         BACKUP_DATABASES: "audit_log_analysis",
         BACKUP_RECIPIENTS: recipient,
         ...offsite,
       });
-      time("verify + off-site", path.join(dir, "verify.sh"), {
+      time("verify + off-site", scripts.verify, {
         AGE_IDENTITY_FILE: path.join(dir, "key.txt"),
         ...offsite,
       });

@@ -8,7 +8,6 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { backupScript, verifyScript } from "../../components/data/backup-scripts";
 import {
   BackupPostgres,
   requireBinary,
@@ -16,7 +15,6 @@ import {
   S3Store,
   startBackupPostgres,
   startS3Store,
-  writeFor,
 } from "./servers";
 
 const BUSYBOX = requireBinary("/usr/bin/busybox", "busybox");
@@ -46,17 +44,9 @@ function imagePath(root: string, pgBin: string): string {
   return bin;
 }
 
-function run(script: string, extra: NodeJS.ProcessEnv): { code: number; out: string } {
-  try {
-    return {
-      code: 0,
-      out: runAs("postgres", BUSYBOX, ["sh", script], { env: { ...env, ...extra } }),
-    };
-  } catch (e) {
-    const err = e as { status: number; stdout: string; stderr: string };
-    return { code: err.status, out: `${err.stdout}${err.stderr}` };
-  }
-}
+let scripts: { backup: string; verify: string };
+const run = (script: string, extra: NodeJS.ProcessEnv) =>
+  pg!.runScript(script, { ...env, ...extra }, [BUSYBOX, "sh"]);
 
 beforeAll(async () => {
   pg = await startBackupPostgres("backup-busybox-");
@@ -67,14 +57,8 @@ beforeAll(async () => {
   });
   s3.createBucket("auditflow-backups");
   recipient = pg.newKey(path.join(dir, "key.txt"));
-  pg.psql("postgres", "create database audit_log_analysis");
-  pg.psql("audit_log_analysis", "create table audit_event (id serial primary key, actor text)");
-  pg.psql(
-    "audit_log_analysis",
-    "insert into audit_event (actor) select 'user' || g from generate_series(1, 300) g",
-  );
-  writeFor("postgres", path.join(dir, "backup.sh"), backupScript(), 0o700);
-  writeFor("postgres", path.join(dir, "verify.sh"), verifyScript(), 0o700);
+  pg.seed("audit_log_analysis", 300);
+  scripts = pg.writeScripts();
   env = {
     ...pg.env,
     PATH: imagePath(dir, pg.bin),
@@ -103,7 +87,7 @@ test("the image's PATH has BusyBox's tools, not GNU's", () => {
 });
 
 test("under BusyBox a backup is dumped, encrypted, copied off-site and verified", () => {
-  const b = run(path.join(dir, "backup.sh"), {
+  const b = run(scripts.backup, {
     BACKUP_DATABASES: "audit_log_analysis",
     BACKUP_RECIPIENTS: recipient,
   });
@@ -112,7 +96,7 @@ test("under BusyBox a backup is dumped, encrypted, copied off-site and verified"
   );
   expect(b.out).toMatch(/copied off-site to /);
   expect(b.code).toBe(0);
-  const v = run(path.join(dir, "verify.sh"), { AGE_IDENTITY_FILE: path.join(dir, "key.txt") });
+  const v = run(scripts.verify, { AGE_IDENTITY_FILE: path.join(dir, "key.txt") });
   expect(v.out).toMatch(
     /verified: checksums match, every database restores with the recorded row counts; the off-site copy matches/,
   );
@@ -129,7 +113,7 @@ test("under BusyBox a truncated dump fails verification and is recorded as a fai
   const file = path.join(dir, "backups", stamp, "audit_log_analysis.dump.age");
   const saved = fs.readFileSync(file);
   fs.writeFileSync(file, saved.subarray(0, saved.length - 64));
-  const v = run(path.join(dir, "verify.sh"), { AGE_IDENTITY_FILE: path.join(dir, "key.txt") });
+  const v = run(scripts.verify, { AGE_IDENTITY_FILE: path.join(dir, "key.txt") });
   fs.writeFileSync(file, saved);
   expect(v.code).toBe(1);
   expect(v.out).toMatch(/does not match its checksum in files\.sha256 \(tampered or truncated\)/);

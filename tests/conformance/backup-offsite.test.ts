@@ -8,16 +8,13 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { backupScript, verifyScript } from "../../components/data/backup-scripts";
 import {
   BackupPostgres,
   freePort,
   requireBinary,
-  runAs,
   S3Store,
   startBackupPostgres,
   startS3Store,
-  writeFor,
 } from "./servers";
 
 requireBinary("/usr/bin/age", "age");
@@ -31,14 +28,7 @@ let s3: S3Store | undefined;
 let dir: string;
 let recipient: string;
 
-function run(script: string, extra: NodeJS.ProcessEnv): { code: number; out: string } {
-  try {
-    return { code: 0, out: runAs("postgres", "sh", [script], { env: { ...pg!.env, ...extra } }) };
-  } catch (e) {
-    const err = e as { status: number; stdout: string; stderr: string };
-    return { code: err.status, out: `${err.stdout}${err.stderr}` };
-  }
-}
+let scripts: { backup: string; verify: string };
 
 const offsiteEnv = (over: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
   OFFSITE_URL: `${s3!.endpoint}/${BUCKET}/${PREFIX}`,
@@ -48,13 +38,13 @@ const offsiteEnv = (over: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
   ...over,
 });
 const backup = (over: NodeJS.ProcessEnv = {}) =>
-  run(path.join(dir, "backup.sh"), {
+  pg!.runScript(scripts.backup, {
     BACKUP_DATABASES: "audit_log_analysis",
     BACKUP_RECIPIENTS: recipient,
     ...offsiteEnv(over),
   });
 const verify = (over: NodeJS.ProcessEnv = {}) =>
-  run(path.join(dir, "verify.sh"), {
+  pg!.runScript(scripts.verify, {
     AGE_IDENTITY_FILE: path.join(dir, "key.txt"),
     ...offsiteEnv(over),
   });
@@ -74,14 +64,8 @@ beforeAll(async () => {
   });
   s3.createBucket(BUCKET);
   recipient = pg.newKey(path.join(dir, "key.txt"));
-  pg.psql("postgres", "create database audit_log_analysis");
-  pg.psql("audit_log_analysis", "create table audit_event (id serial primary key, actor text)");
-  pg.psql(
-    "audit_log_analysis",
-    "insert into audit_event (actor) select 'user' || g from generate_series(1, 500) g",
-  );
-  writeFor("postgres", path.join(dir, "backup.sh"), backupScript(), 0o700);
-  writeFor("postgres", path.join(dir, "verify.sh"), verifyScript(), 0o700);
+  pg.seed("audit_log_analysis", 500);
+  scripts = pg.writeScripts();
 }, 90_000);
 
 afterAll(async () => {

@@ -9,17 +9,14 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { backupScript, verifyScript } from "../../components/data/backup-scripts";
 import { exporterQueries } from "../../components/data/postgres-config";
 import {
   BackupPostgres,
   freePort,
   PostgresExporter,
   requireBinary,
-  runAs,
   startBackupPostgres,
   startPostgresExporter,
-  writeFor,
 } from "./servers";
 
 requireBinary("/usr/bin/age", "age");
@@ -28,18 +25,9 @@ let exporter: PostgresExporter | undefined;
 /** A wrong key whose path holds both kinds of quote: it lands in the recorded failure message. */
 let otherKey: string;
 let dir: string;
-let env: NodeJS.ProcessEnv;
 let recipient: string;
 
-function run(script: string, extra: NodeJS.ProcessEnv = {}): { code: number; out: string } {
-  try {
-    const out = runAs("postgres", "sh", [script], { env: { ...env, ...extra } });
-    return { code: 0, out };
-  } catch (e) {
-    const err = e as { status: number; stdout: string; stderr: string };
-    return { code: err.status, out: `${err.stdout}${err.stderr}` };
-  }
-}
+const run = (script: string, extra: NodeJS.ProcessEnv = {}) => pg!.runScript(script, extra);
 
 const newest = () =>
   fs
@@ -57,21 +45,12 @@ async function metric(name: string): Promise<number | undefined> {
 beforeAll(async () => {
   pg = await startBackupPostgres("backup-conformance-");
   dir = pg.dir;
-  env = pg.env;
   // The operator's key pair: only the public half is given to the backup job.
   recipient = pg.newKey(path.join(dir, "key.txt"));
   otherKey = path.join(dir, `other 'key".txt`);
   pg.newKey(otherKey);
-  for (const db of ["audit_log_analysis", "event_audit_dashboard"]) {
-    pg.psql("postgres", `create database ${db}`);
-    pg.psql(db, "create table audit_event (id serial primary key, actor text, body jsonb)");
-    pg.psql(
-      db,
-      "insert into audit_event (actor, body) select 'user' || g, jsonb_build_object('n', g) from generate_series(1, 1000) g",
-    );
-  }
-  writeFor("postgres", path.join(dir, "backup.sh"), backupScript(), 0o700);
-  writeFor("postgres", path.join(dir, "verify.sh"), verifyScript(), 0o700);
+  for (const db of ["audit_log_analysis", "event_audit_dashboard"]) pg.seed(db, 1000);
+  pg.writeScripts();
   exporter = await startPostgresExporter({ dir, dsn: pg.monitorDsn, queries: exporterQueries() });
 }, 90_000);
 

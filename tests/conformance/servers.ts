@@ -8,6 +8,7 @@ import * as http from "http";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { backupScript, verifyScript } from "../../components/data/backup-scripts";
 import { pgbouncerIni, userlist } from "../../components/data/pgbouncer-config";
 import {
   BACKUP_VERIFICATION_TABLE,
@@ -167,7 +168,22 @@ export interface BackupPostgres {
   lastVerification(): Verification | undefined;
   /** Generates an age key pair into `file` (owned by postgres) and returns its public key. */
   newKey(file: string): string;
+  /** Creates a database with an audit_event table of `rows` rows. */
+  seed(db: string, rows: number): void;
+  /** Writes the generated backup.sh and verify.sh into `dir`; returns their paths. */
+  writeScripts(): { backup: string; verify: string };
+  /**
+   * Runs a script as the postgres user with `env` plus `extra`, under `shell` (default sh);
+   * returns its exit code and its output (stdout, then stderr).
+   */
+  runScript(file: string, extra?: NodeJS.ProcessEnv, shell?: string[]): ScriptRun;
   stop(): Promise<void>;
+}
+
+/** What a script run returned. */
+export interface ScriptRun {
+  code: number;
+  out: string;
 }
 
 /** The row the verification script records in BACKUP_VERIFICATION_TABLE. */
@@ -177,6 +193,28 @@ export interface Verification {
   finishedAt: number;
   backup: string | null;
   message: string;
+}
+
+/**
+ * Starts `postgres` as the postgres user on the data directory, with its Unix socket in `dir`, its
+ * log in `dir/postgres.log` and the given settings (`-c name=value`).
+ */
+function startPostgresServer(
+  bin: string,
+  data: string,
+  dir: string,
+  settings: Record<string, string>,
+): ChildProcess {
+  const args = Object.entries({ ...settings, unix_socket_directories: dir }).flatMap(([k, v]) => [
+    "-c",
+    `${k}=${v}`,
+  ]);
+  return startAs(
+    "postgres",
+    path.join(bin, "postgres"),
+    ["-D", data, ...args],
+    path.join(dir, "postgres.log"),
+  );
 }
 
 export async function startBackupPostgres(prefix: string): Promise<BackupPostgres> {
@@ -191,21 +229,10 @@ export async function startBackupPostgres(prefix: string): Promise<BackupPostgre
     "postgres",
     "--auth-local=trust",
   ]);
-  const server = startAs(
-    "postgres",
-    path.join(bin, "postgres"),
-    [
-      "-D",
-      path.join(dir, "data"),
-      "-c",
-      `port=${port}`,
-      "-c",
-      "listen_addresses=",
-      "-c",
-      `unix_socket_directories=${dir}`,
-    ],
-    path.join(dir, "pg.log"),
-  );
+  const server = startPostgresServer(bin, path.join(dir, "data"), dir, {
+    port: String(port),
+    listen_addresses: "",
+  });
   const env = {
     PATH: `${bin}:/usr/bin:/bin`,
     PGHOST: dir,
@@ -258,6 +285,32 @@ export async function startBackupPostgres(prefix: string): Promise<BackupPostgre
     newKey: (file) => {
       runAs("postgres", keygen, ["-o", file]);
       return /public key: (age1\w+)/.exec(fs.readFileSync(file, "utf8"))![1]!;
+    },
+    seed: (db, rows) => {
+      psql("postgres", `create database ${db}`);
+      psql(db, "create table audit_event (id serial primary key, actor text, body jsonb)");
+      psql(
+        db,
+        `insert into audit_event (actor, body) select 'user' || g, jsonb_build_object('n', g) from generate_series(1, ${rows}) g`,
+      );
+    },
+    writeScripts: () => {
+      const scripts = { backup: path.join(dir, "backup.sh"), verify: path.join(dir, "verify.sh") };
+      writeFor("postgres", scripts.backup, backupScript(), 0o700);
+      writeFor("postgres", scripts.verify, verifyScript(), 0o700);
+      return scripts;
+    },
+    runScript: (file, extra = {}, shell = ["sh"]) => {
+      const [cmd, ...args] = shell;
+      try {
+        return {
+          code: 0,
+          out: runAs("postgres", cmd!, [...args, file], { env: { ...env, ...extra } }),
+        };
+      } catch (e) {
+        const err = e as { status: number; stdout: string; stderr: string };
+        return { code: err.status, out: `${err.stdout}${err.stderr}` };
+      }
     },
     stop: async () => {
       await stop(server, "SIGINT");
@@ -347,27 +400,13 @@ export async function startServicePostgres(opts: {
       pgHbaConf({ monitoringRole: opts.monitoring.role }),
     );
     writeFor("postgres", path.join(dir, "pg_ident.conf"), pgIdentConf());
-    postgres = startAs(
-      "postgres",
-      path.join(bin, "postgres"),
-      [
-        "-D",
-        data,
-        "-c",
-        `config_file=${path.join(dir, "postgresql.conf")}`,
-        "-c",
-        `hba_file=${path.join(dir, "pg_hba.conf")}`,
-        "-c",
-        `ident_file=${path.join(dir, "pg_ident.conf")}`,
-        "-c",
-        `port=${pgPort}`,
-        "-c",
-        "listen_addresses=127.0.0.1",
-        "-c",
-        `unix_socket_directories=${dir}`,
-      ],
-      path.join(dir, "postgres.log"),
-    );
+    postgres = startPostgresServer(bin, data, dir, {
+      config_file: path.join(dir, "postgresql.conf"),
+      hba_file: path.join(dir, "pg_hba.conf"),
+      ident_file: path.join(dir, "pg_ident.conf"),
+      port: String(pgPort),
+      listen_addresses: "127.0.0.1",
+    });
     await waitFor("postgres to accept connections", () => {
       execFileSync(path.join(bin, "pg_isready"), ["-h", "127.0.0.1", "-p", String(pgPort)], {
         stdio: "ignore",
