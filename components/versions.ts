@@ -30,8 +30,8 @@ export const platformImages = {
   rabbitmq: "docker.io/library/rabbitmq:3.13.7-management-alpine",
   /**
    * PostgreSQL 16 client tools plus age and curl (>= 7.75, for SigV4-signed off-site copies), for
-   * the backup jobs. Built by the project's image pipeline (postgres:16.6-alpine3.21 with
-   * `apk add age curl`); no public image ships all three. The scripts use only POSIX sh and tools
+   * the backup jobs. Defined by components/images/postgres-backup/Dockerfile (the server's image
+   * plus `apk add age curl`); no public image ships all three. The scripts use only POSIX sh and tools
    * BusyBox also provides (sha256sum -c, awk, cmp).
    */
   postgresBackup: "ghcr.io/auditflow/postgres-backup:16.6-age1.2.1",
