@@ -1,7 +1,7 @@
 /**
  * The backup image's definition agrees with the versions the program deploys: it is built on the
  * server's own PostgreSQL image (so pg_dump is never older than the server), adds what the backup
- * scripts call, and its pinned tag names that PostgreSQL version.
+ * scripts call, and its pinned tag names that PostgreSQL version and the age release it installs.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -17,14 +17,14 @@ test("the backup image is built on the server's PostgreSQL image", () => {
 });
 
 test("the backup image adds age and curl, and runs as the postgres user (uid 70)", () => {
-  expect(dockerfile).toMatch(/^RUN apk add --no-cache age curl\b/m);
+  expect(dockerfile).toMatch(/^RUN apk add --no-cache 'age~1\.2' curl\b/m);
   expect(dockerfile).toMatch(/^USER 70:70$/m);
 });
 
-test("the backup image's tag names the PostgreSQL version it carries", () => {
+test("the backup image's tag names the PostgreSQL version and the age release it carries", () => {
   const server = /:(\d+\.\d+)-/.exec(platformImages.postgres)?.[1];
   const tag = platformImages.postgresBackup.split(":").pop();
   expect(server).toBeDefined();
-  expect(tag?.startsWith(`${server}-`)).toBe(true);
+  expect(tag?.startsWith(`${server}-age1.2`)).toBe(true);
   expect(dockerfile).toContain(platformImages.postgresBackup);
 });
