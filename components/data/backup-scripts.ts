@@ -46,7 +46,7 @@ const s3Function = `s3() {
   s3_out="$1"
   shift
   s3_esc() { printf '%s' "$1" | sed 's/[\\\\"]/\\\\&/g'; }
-  s3_code=$(printf 'user = "%s:%s"\n' "$(s3_esc "$OFFSITE_ACCESS_KEY_ID")" "$(s3_esc "$OFFSITE_SECRET_ACCESS_KEY")" |
+  s3_code=$(printf 'user = "%s:%s"\\n' "$(s3_esc "$OFFSITE_ACCESS_KEY_ID")" "$(s3_esc "$OFFSITE_SECRET_ACCESS_KEY")" |
     curl -sS -K - --aws-sigv4 "aws:amz:\${OFFSITE_REGION:-us-east-1}:s3" --connect-timeout 10 \\
       --max-time 3600 --retry 3 \${OFFSITE_CA_FILE:+--cacert "$OFFSITE_CA_FILE"} \\
       -o "$s3_out" -w '%{http_code}' "$@" 2>"$s3_out.err") || {
@@ -216,10 +216,10 @@ for db in $databases; do
   psql -X -d postgres -qc "drop database if exists $scratch" >/dev/null
   if [ -f "$dir.mismatch" ]; then msg=$(cat "$dir.mismatch"); rm -f "$dir.mismatch"; fail "$newest: $msg"; fi
 done
+${s3Function}
 checked="every database restores with the recorded row counts"
 if [ -n "\${OFFSITE_URL:-}" ]; then
   # The off-site copy of the same backup must be complete and byte-identical.
-${s3Function}
   remote="$BACKUP_DIR/.offsite-verify-$$"
   rm -rf "$remote" && mkdir -p "$remote"
   for f in files.sha256 $(awk '{ print $2 }' "$dir/files.sha256"); do

@@ -53,7 +53,7 @@ beforeAll(async () => {
   dir = pg.dir;
   s3 = await startS3Store("s3-busybox-", {
     accessKeyId: "auditflow-busybox",
-    secretAccessKey: "busybox-Secret+key/1",
+    secretAccessKey: 'busybox-Secret+key/"quoted"\\back',
   });
   s3.createBucket("auditflow-backups");
   recipient = pg.newKey(path.join(dir, "key.txt"));
