@@ -29,8 +29,8 @@ export interface MigrationArgs {
  * working directory, where its migrations live, and its Alembic env.py reads the connection from
  * DATABASE_URL (`postgresql://` through PgBouncer, driver psycopg2), handing it to create_engine
  * directly: the password is percent-encoded, which config.set_main_option's ConfigParser
- * interpolation would misread. The Job sets only SERVICE_NAME
- * and the connection contract's variables (DATABASE_HOST, _PORT, _NAME, _USER, _PASSWORD, _URL).
+ * interpolation would misread. The Job sets only SERVICE_NAME and the connection contract's
+ * variables (DATABASE_HOST, _PORT, _NAME, _USER, _PASSWORD, _URL).
  * PgBouncer's transaction pooling needs nothing more: Alembic's generic env.py uses NullPool,
  * psycopg2 uses no server-side prepared statements, and Alembic runs the whole upgrade in one
  * transaction, so a failed migration leaves the schema as it was (PostgreSQL's DDL is
