@@ -7,6 +7,14 @@
 import { z } from "zod";
 import { bytes, bytesPattern, cpuMillis, cpuPattern } from "../components/lib/quantity";
 import { parseImage } from "../components/lib/image";
+import {
+  inCidr,
+  ipv4CidrPattern,
+  ipv4Pattern,
+  ipv4Source,
+  s3BucketPattern,
+  s3PrefixPattern,
+} from "../components/lib/net";
 import { EVICTION_POLICIES, redisBytes } from "../components/data/redis-config";
 
 import { SERVICE_NAMES } from "../components/apps/catalog";
@@ -43,8 +51,8 @@ export function secretsNeeded(raw: Record<string, unknown>): SecretKey[] {
 }
 
 const dns1123Label = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const hostOrIp =
-  /^((25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}|[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*)$/;
+const dnsName = "[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*";
+const hostOrIp = new RegExp(`^(${ipv4Source}|${dnsName})$`);
 const secretLookingName = /(PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_?KEY|API_?KEY|CREDENTIAL)/i;
 
 const cpu = z.string().regex(cpuPattern, {
@@ -162,14 +170,9 @@ export type NamespaceSizing = z.infer<typeof namespaceSizingSchema>;
 
 const storage = z.string().regex(bytesPattern, { error: "must be a storage quantity such as 5Gi" });
 
-const ipv4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
-const ipv4Cidr = z.string().refine(
-  (c) => {
-    const [ip, bits, extra] = c.split("/");
-    return extra === undefined && ipv4.test(ip ?? "") && /^(\d|[12]\d|3[0-2])$/.test(bits ?? "");
-  },
-  { error: "must be an IPv4 CIDR such as 192.168.50.10/32" },
-);
+const ipv4Cidr = z
+  .string()
+  .regex(ipv4CidrPattern, { error: "must be an IPv4 CIDR such as 192.168.50.10/32" });
 
 /** The endpoint of an S3-compatible store: scheme, host and optional port, nothing else. */
 const s3Endpoint = z.string().superRefine((v, ctx) => {
@@ -201,13 +204,13 @@ const s3Endpoint = z.string().superRefine((v, ctx) => {
  */
 const offsiteSchema = z.strictObject({
   endpoint: s3Endpoint,
-  bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
+  bucket: z.string().regex(s3BucketPattern, {
     error:
       "must be an S3 bucket name: 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit",
   }),
   prefix: z
     .string()
-    .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, {
+    .regex(s3PrefixPattern, {
       error:
         "must be path segments of letters, digits, '.', '_' and '-' separated by '/', with no leading or trailing '/'",
     })
@@ -336,7 +339,10 @@ function dataRules(d: DataConfig, issue: Issue): void {
         "uses http://, which sends the (encrypted) backups and signed requests in clear; use https://, or set allowHttp: true for a store inside the trusted network",
       );
     }
-    if (ipv4.test(url.hostname) && !offsite.egressCidrs.some((c) => inCidr(url.hostname, c))) {
+    if (
+      ipv4Pattern.test(url.hostname) &&
+      !offsite.egressCidrs.some((c) => inCidr(url.hostname, c))
+    ) {
       issue(
         ["data", "backups", "offsite", "egressCidrs"],
         `does not include the endpoint's address ${url.hostname}, so the NetworkPolicy would block the copy`,
@@ -349,14 +355,6 @@ function dataRules(d: DataConfig, issue: Issue): void {
       `is ${d.rabbitmq.replicas}; a RabbitMQ cluster needs 1 or an odd number of nodes (quorum queues)`,
     );
   }
-}
-
-/** Whether an IPv4 address lies in a CIDR (both already well-formed). */
-function inCidr(ip: string, cidr: string): boolean {
-  const num = (a: string) => a.split(".").reduce((n, o) => n * 256 + Number(o), 0);
-  const [base, bits] = cidr.split("/");
-  const size = 2 ** (32 - Number(bits));
-  return Math.floor(num(ip) / size) === Math.floor(num(base!) / size);
 }
 
 interface Parts {

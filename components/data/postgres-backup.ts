@@ -4,6 +4,7 @@ import { Peer } from "../apps/workload";
 import { compliantPodSpec } from "../apps/workload";
 import { recommendedLabels, selectorLabels } from "../lib/labels";
 import { platformImages } from "../versions";
+import { ipv4CidrPattern, s3BucketPattern, s3PrefixPattern } from "../lib/net";
 import { backupScript, verifyScript } from "./backup-scripts";
 import { MONITORING_ROLE } from "./postgres-config";
 
@@ -66,14 +67,13 @@ export interface BackupOffsite {
 }
 
 const CRON = /^(\S+\s+){4}\S+$/;
-const CIDR = /^(\d{1,3}\.){3}\d{1,3}\/(\d|[12]\d|3[0-2])$/;
 const AGE_RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
 
-/** Checks an off-site target; returns the URL the scripts write under and the port to allow. */
-function offsiteTarget(
-  o: BackupOffsite,
-  fail: (m: string) => never,
-): { url: string; port: number } {
+/** An off-site target once checked: plus the URL the scripts write under and the port to allow. */
+type OffsiteTarget = BackupOffsite & { url: string; port: number };
+
+/** Checks an off-site target and resolves its URL and port. */
+function offsiteTarget(o: BackupOffsite, fail: (m: string) => never): OffsiteTarget {
   let endpoint: URL;
   try {
     endpoint = new URL(o.endpoint);
@@ -84,15 +84,15 @@ function offsiteTarget(
     fail(`offsite.endpoint "${o.endpoint}" must use https:// (http:// only with allowHttp)`);
   if (endpoint.pathname !== "/" || endpoint.search || endpoint.username)
     fail(`offsite.endpoint "${o.endpoint}" must be only scheme, host and port`);
-  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(o.bucket))
+  if (!s3BucketPattern.test(o.bucket))
     fail(`offsite.bucket "${o.bucket}" is not an S3 bucket name`);
-  if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(o.prefix))
+  if (!s3PrefixPattern.test(o.prefix))
     fail(`offsite.prefix "${o.prefix}" must be path segments without slashes at either end`);
   if (o.egressCidrs.length === 0) fail("offsite.egressCidrs must list the store's addresses");
   for (const c of o.egressCidrs)
-    if (!CIDR.test(c)) fail(`offsite.egressCidrs entry "${c}" is not an IPv4 CIDR`);
+    if (!ipv4CidrPattern.test(c)) fail(`offsite.egressCidrs entry "${c}" is not an IPv4 CIDR`);
   const port = Number(endpoint.port || (endpoint.protocol === "https:" ? 443 : 80));
-  return { url: `${endpoint.origin}/${o.bucket}/${o.prefix}`, port };
+  return { ...o, url: `${endpoint.origin}/${o.bucket}/${o.prefix}`, port };
 }
 
 /**
@@ -131,7 +131,7 @@ export class PostgresBackup extends pulumi.ComponentResource {
         data: {
           "backup.sh": backupScript(),
           "verify.sh": verifyScript(),
-          ...(args.offsite?.caBundle ? { "offsite-ca.crt": args.offsite.caBundle } : {}),
+          ...(offsite?.caBundle ? { "offsite-ca.crt": offsite.caBundle } : {}),
         },
       },
       { parent: this },
@@ -172,7 +172,7 @@ export class PostgresBackup extends pulumi.ComponentResource {
         valueFrom: { secretKeyRef: { name: args.postgres.secretName, key: "POSTGRES_PASSWORD" } },
       },
       { name: "BACKUP_DIR", value: "/backups" },
-      ...this.offsiteEnv(name, meta, args.offsite, offsite?.url),
+      ...(offsite ? this.offsiteEnv(name, meta, offsite) : []),
     ];
     const cronJob = (
       suffix: string,
@@ -276,10 +276,10 @@ export class PostgresBackup extends pulumi.ComponentResource {
               to: [{ podSelector: { matchLabels: args.postgres.peer.podLabels ?? {} } }],
               ports: [{ protocol: "TCP", port: args.postgres.port }],
             },
-            ...(args.offsite && offsite
+            ...(offsite
               ? [
                   {
-                    to: args.offsite.egressCidrs.map((cidr) => ({ ipBlock: { cidr } })),
+                    to: offsite.egressCidrs.map((cidr) => ({ ipBlock: { cidr } })),
                     ports: [{ protocol: "TCP", port: offsite.port }],
                   },
                 ]
@@ -296,10 +296,8 @@ export class PostgresBackup extends pulumi.ComponentResource {
   private offsiteEnv(
     name: string,
     meta: { namespace: pulumi.Input<string>; labels: Record<string, string> },
-    o: BackupOffsite | undefined,
-    url: string | undefined,
+    o: OffsiteTarget,
   ): k8s.types.input.core.v1.EnvVar[] {
-    if (!o || !url) return [];
     const credentials = new k8s.core.v1.Secret(
       `${name}-offsite`,
       {
@@ -317,7 +315,7 @@ export class PostgresBackup extends pulumi.ComponentResource {
       valueFrom: { secretKeyRef: { name: credentials.metadata.name, key } },
     });
     return [
-      { name: "OFFSITE_URL", value: url },
+      { name: "OFFSITE_URL", value: o.url },
       { name: "OFFSITE_REGION", value: o.region ?? "us-east-1" },
       fromSecret("OFFSITE_ACCESS_KEY_ID", "access-key-id"),
       fromSecret("OFFSITE_SECRET_ACCESS_KEY", "secret-access-key"),
