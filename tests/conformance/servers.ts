@@ -196,6 +196,33 @@ export interface Verification {
 }
 
 /**
+ * Runs SQL in a database as the postgres superuser over the server's Unix socket in `dir` (peer or
+ * trust authentication); the function returns psql's unaligned output.
+ */
+function superuserPsql(
+  psql: string,
+  dir: string,
+  port: number,
+): (db: string, sql: string) => string {
+  return (db, sql) =>
+    runAs("postgres", psql, [
+      "-X",
+      "-v",
+      "ON_ERROR_STOP=1",
+      "-h",
+      dir,
+      "-p",
+      String(port),
+      "-U",
+      "postgres",
+      "-d",
+      db,
+      "-tAc",
+      sql,
+    ]);
+}
+
+/**
  * Starts `postgres` as the postgres user on the data directory, with its Unix socket in `dir`, its
  * log in `dir/postgres.log` and the given settings (`-c name=value`).
  */
@@ -253,20 +280,7 @@ export async function startBackupPostgres(prefix: string): Promise<BackupPostgre
   runAs("postgres", "sh", [init], { env: { ...env, MONITOR_PW: "monitor-Secret-3" } });
   fs.mkdirSync(env.BACKUP_DIR);
   execFileSync("chown", ["postgres:postgres", env.BACKUP_DIR]);
-  const psql = (db: string, sql: string) =>
-    runAs("postgres", path.join(bin, "psql"), [
-      "-X",
-      "-v",
-      "ON_ERROR_STOP=1",
-      "-h",
-      dir,
-      "-p",
-      String(port),
-      "-d",
-      db,
-      "-tAc",
-      sql,
-    ]);
+  const psql = superuserPsql(path.join(bin, "psql"), dir, port);
   return {
     dir,
     bin,
@@ -366,22 +380,7 @@ export async function startServicePostgres(opts: {
     await stop(postgres, "SIGINT");
     fs.rmSync(dir, { recursive: true, force: true });
   };
-  const superuser = (db: string, sql: string) =>
-    runAs("postgres", psql, [
-      "-X",
-      "-v",
-      "ON_ERROR_STOP=1",
-      "-h",
-      dir,
-      "-p",
-      String(pgPort),
-      "-U",
-      "postgres",
-      "-d",
-      db,
-      "-tAc",
-      sql,
-    ]).trim();
+  const superuser = (db: string, sql: string) => superuserPsql(psql, dir, pgPort)(db, sql).trim();
   try {
     const data = path.join(dir, "data");
     runAs("postgres", path.join(bin, "initdb"), [
