@@ -1,244 +1,57 @@
 /**
- * The backup and verification scripts the backup CronJobs run (POSIX sh; pg_dump, pg_restore, psql,
- * age, sha256sum and, for the off-site copy, curl). Pure generators: the conformance tier runs them
- * against a real server.
- *
- * Backup: every database is dumped in pg_dump's custom format (compressed), encrypted with age to
- * the recipients' public keys (no private key is needed to back up), and described in a manifest:
- * the SHA-256 of each encrypted file and each table's row count at dump time. Only the newest
- * `BACKUP_KEEP` backups are kept.
- *
- * Verify: the newest backup's files must match the manifest's checksums; each dump is decrypted
- * with the identity in AGE_IDENTITY_FILE, restored into a scratch database and its row counts
- * compared with the manifest. Any difference fails the run with a message saying what differs.
- * Every outcome, success or failure, is recorded as one row in PostgreSQL (database postgres,
- * auditflow_backup.verification) that the monitoring role may read: the Postgres component's
- * exporter sidecar publishes it as auditflow_backup_verify_success and
- * auditflow_backup_verify_timestamp_seconds for alerting. If PostgreSQL cannot be reached to
- * record a failure, the run still fails with its own message and the timestamp goes stale.
- *
- * Off-site copy (optional, when OFFSITE_URL is set): after the local backup is complete, each file is
- * PUT to an S3-compatible store with curl, signed with SigV4 and carrying the file's SHA-256 as
- * x-amz-content-sha256 (the store recomputes it and refuses a damaged upload); files.sha256 goes
- * last, so a remote backup with a manifest is complete. The credentials reach curl on standard
- * input, never on its command line. Remote retention is left to the bucket's lifecycle rule: the
- * backup credentials need PutObject and GetObject only, so a compromised cluster cannot delete the
- * off-site history. The verification downloads the newest backup's remote copy and checks it
- * against the local manifest.
+ * The scripts the backup CronJobs run, as they ship in `postgres-backup/` (POSIX sh; pg_dump,
+ * pg_restore, psql, age, sha256sum and, for the off-site copy, curl), each with its environment
+ * contract: the one declaration of the variables it reads, checked against the script's header
+ * when it is loaded (components/lib/shell.ts). What the scripts do is described in their headers;
+ * the conformance tier runs them against a real server.
  */
-import { BACKUP_VERIFICATION_SCHEMA, BACKUP_VERIFICATION_TABLE } from "./postgres-config";
+import { loadShellScript } from "../lib/shell";
 
-/** Environment of the optional off-site copy, read by both scripts. */
-export const OFFSITE_ENV = [
-  "OFFSITE_URL",
-  "OFFSITE_REGION",
-  "OFFSITE_ACCESS_KEY_ID",
-  "OFFSITE_SECRET_ACCESS_KEY",
-  "OFFSITE_CA_FILE",
-] as const;
+const dir = `${__dirname}/postgres-backup`;
 
-/**
- * `s3 OUT CURL-ARGS...`: one signed request to the off-site store; the response body goes to OUT.
- * Returns 0 on a 2xx answer; otherwise sets s3_error to the HTTP status and the store's error code
- * and message (or curl's own error) and returns 1.
- */
-const s3Function = `s3() {
-  s3_out="$1"
-  shift
-  s3_esc() { printf '%s' "$1" | sed 's/[\\\\"]/\\\\&/g'; }
-  s3_code=$(printf 'user = "%s:%s"\\n' "$(s3_esc "$OFFSITE_ACCESS_KEY_ID")" "$(s3_esc "$OFFSITE_SECRET_ACCESS_KEY")" |
-    curl -sS -K - --aws-sigv4 "aws:amz:\${OFFSITE_REGION:-us-east-1}:s3" --connect-timeout 10 \\
-      --max-time 3600 --retry 3 \${OFFSITE_CA_FILE:+--cacert "$OFFSITE_CA_FILE"} \\
-      -o "$s3_out" -w '%{http_code}' "$@" 2>"$s3_out.err") || {
-    s3_error="$(cat "$s3_out.err")"
-    rm -f "$s3_out.err"
-    return 1
-  }
-  rm -f "$s3_out.err"
-  case "$s3_code" in 2??) return 0 ;; esac
-  s3_error="HTTP $s3_code $(sed -n 's:.*<Code>\\([^<]*\\)</Code>.*:\\1:p' "$s3_out" 2>/dev/null | head -n 1): $(sed -n 's:.*<Message>\\([^<]*\\)</Message>.*:\\1:p' "$s3_out" 2>/dev/null | head -n 1)"
-  return 1
-}`;
+/** The server the scripts reach through libpq's own variables. */
+const POSTGRES_ENV = {
+  PGHOST: "required",
+  PGPORT: "required",
+  PGUSER: "required",
+  PGPASSWORD: "required",
+} as const;
 
-/** SHA-256 of the empty body, the signed payload hash of a GET. */
-const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+/** The optional off-site copy, read by both scripts: all or none of URL and keys are set. */
+export const OFFSITE_ENV = {
+  OFFSITE_URL: "optional",
+  OFFSITE_REGION: "optional",
+  OFFSITE_ACCESS_KEY_ID: "optional",
+  OFFSITE_SECRET_ACCESS_KEY: "optional",
+  OFFSITE_CA_FILE: "optional",
+} as const;
 
-/** Environment the backup script reads. */
-export const BACKUP_ENV = [
-  "PGHOST",
-  "PGPORT",
-  "PGUSER",
-  "PGPASSWORD",
-  "BACKUP_DATABASES",
-  "BACKUP_DIR",
-  "BACKUP_KEEP",
-  "BACKUP_RECIPIENTS",
+/** `s3`: the off-site store's client function, sourced by both scripts. */
+export const s3Script = loadShellScript(dir, "s3.sh", {
+  OFFSITE_ACCESS_KEY_ID: "required",
+  OFFSITE_SECRET_ACCESS_KEY: "required",
+  OFFSITE_REGION: "optional",
+  OFFSITE_CA_FILE: "optional",
+});
+
+/** Nightly backup of every database, encrypted with age, with a manifest; optional off-site copy. */
+export const backupScript = loadShellScript(dir, "backup.sh", {
+  ...POSTGRES_ENV,
+  BACKUP_DIR: "required",
   ...OFFSITE_ENV,
-] as const;
+  BACKUP_DATABASES: "required",
+  BACKUP_KEEP: "optional",
+  BACKUP_RECIPIENTS: "required",
+});
 
-export function backupScript(): string {
-  return `#!/bin/sh
-# Generated by auditflow:data:PostgresBackup. Environment: ${BACKUP_ENV.join(", ")}.
-set -eu
-umask 077
-: "\${BACKUP_DATABASES:?list the databases to back up}" "\${BACKUP_DIR:?}" "\${BACKUP_RECIPIENTS:?age public keys}"
-keep="\${BACKUP_KEEP:-7}"
-stamp=$(date -u +%Y%m%dT%H%M%SZ)
-work="$BACKUP_DIR/.partial-$stamp"
-mkdir -p "$work"
-recipients=""
-for r in $BACKUP_RECIPIENTS; do recipients="$recipients -r $r"; done
-: > "$work/rows.txt"
-for db in $BACKUP_DATABASES; do
-  # Row counts at dump time, for the verification to compare against.
-  psql -X -v ON_ERROR_STOP=1 -d "$db" -tA -c "select format('%s.%I.%I %s', current_database(), table_schema, table_name, (xpath('/row/c/text()', query_to_xml(format('select count(*) as c from %I.%I', table_schema, table_name), false, true, '')))[1]::text) from information_schema.tables where table_type = 'BASE TABLE' and table_schema not in ('pg_catalog', 'information_schema') order by 1" >> "$work/rows.txt"
-  # Dump to a private file first so a failing pg_dump fails the run (sh has no pipefail), then
-  # encrypt and remove the clear dump.
-  pg_dump --format=custom --compress=6 --no-owner --dbname "$db" --file "$work/$db.dump"
-  # shellcheck disable=SC2086
-  age $recipients -o "$work/$db.dump.age" "$work/$db.dump"
-  rm -f "$work/$db.dump"
-done
-{ echo "created=$stamp"; echo "databases='$BACKUP_DATABASES'"; } > "$work/backup.info"
-( cd "$work" && sha256sum -- *.dump.age rows.txt backup.info > files.sha256 )
-mv "$work" "$BACKUP_DIR/$stamp"
-echo "backup $stamp: $(ls "$BACKUP_DIR/$stamp" | tr '\\n' ' ')"
-# Retention: keep the newest $keep complete backups.
-ls -1 "$BACKUP_DIR" | grep -E '^[0-9]{8}T[0-9]{6}Z$' | sort -r | tail -n +$((keep + 1)) | while read -r old; do
-  rm -rf -- "\${BACKUP_DIR:?}/$old"
-  echo "removed old backup $old"
-done
-[ -n "\${OFFSITE_URL:-}" ] || exit 0
-# Off-site copy: every file signed with its SHA-256, the manifest last.
-${s3Function}
-cd "$BACKUP_DIR/$stamp"
-for f in $(awk '{ print $2 }' files.sha256) files.sha256; do
-  sum=$(sha256sum "$f" | cut -d ' ' -f 1)
-  if ! s3 "$BACKUP_DIR/.offsite-response" -T "$f" -H "x-amz-content-sha256: $sum" "$OFFSITE_URL/$stamp/$f"; then
-    rm -f "$BACKUP_DIR/.offsite-response"
-    echo "off-site copy of backup $stamp FAILED at $f ($OFFSITE_URL): $s3_error; the local backup is complete" >&2
-    exit 1
-  fi
-done
-rm -f "$BACKUP_DIR/.offsite-response"
-echo "backup $stamp copied off-site to $OFFSITE_URL/$stamp/"
-`;
-}
-
-/** Environment the verification script reads. */
-export const VERIFY_ENV = [
-  "PGHOST",
-  "PGPORT",
-  "PGUSER",
-  "PGPASSWORD",
-  "BACKUP_DIR",
-  "AGE_IDENTITY_FILE",
-  "MONITORING_ROLE",
+/** Proof that the newest backup restores, recorded in PostgreSQL for the exporter. */
+export const verifyScript = loadShellScript(dir, "verify.sh", {
+  ...POSTGRES_ENV,
+  BACKUP_DIR: "required",
   ...OFFSITE_ENV,
-] as const;
+  AGE_IDENTITY_FILE: "required",
+  MONITORING_ROLE: "required",
+});
 
-/**
- * `record SUCCESS MESSAGE`: the outcome as the one row of BACKUP_VERIFICATION_TABLE in the
- * database postgres (created on first use, idempotently), readable by the monitoring role, whose
- * exporter turns it into metrics (exporterQueries in postgres-config.ts). Values reach SQL as psql
- * variables (:'var' quotes a literal, :"var" an identifier), so quotes in a message are harmless.
- * Only psql's errors reach stderr.
- */
-const recordFunction = `record() {
-  psql -X -q -v ON_ERROR_STOP=1 -d postgres -v success="$1" -v message="$2" -v backup="$newest" \\
-    -v monitor="$MONITORING_ROLE" >/dev/null <<'SQL'
-begin;
-set local client_min_messages = warning;
-create schema if not exists ${BACKUP_VERIFICATION_SCHEMA};
-create table if not exists ${BACKUP_VERIFICATION_TABLE} (
-  singleton boolean primary key default true check (singleton),
-  success boolean not null,
-  finished_at timestamptz not null,
-  backup text,
-  message text not null
-);
-grant usage on schema ${BACKUP_VERIFICATION_SCHEMA} to :"monitor";
-grant select on ${BACKUP_VERIFICATION_TABLE} to :"monitor";
-insert into ${BACKUP_VERIFICATION_TABLE} (success, finished_at, backup, message)
-values (:'success', now(), nullif(:'backup', ''), :'message')
-on conflict (singleton) do update set success = excluded.success,
-  finished_at = excluded.finished_at, backup = excluded.backup, message = excluded.message;
-commit;
-SQL
-}`;
-
-export function verifyScript(): string {
-  return `#!/bin/sh
-# Generated by auditflow:data:PostgresBackup. Environment: ${VERIFY_ENV.join(", ")}.
-set -eu
-: "\${BACKUP_DIR:?}" "\${AGE_IDENTITY_FILE:?the age identity that can decrypt the backups}"
-: "\${MONITORING_ROLE:?the role the metrics exporter reads the outcome as}"
-newest=""
-recorded=""
-${recordFunction}
-fail() {
-  echo "backup verification FAILED: $*" >&2
-  recorded=1
-  # Recording must not mask the failure: if PostgreSQL is unreachable as well, the job still fails
-  # with the message above, and the recorded outcome goes stale (an alert on its age catches that).
-  if ! err=$(record false "$*" 2>&1); then
-    echo "the outcome could not be recorded in PostgreSQL: $err" >&2
-  fi
-  exit 1
-}
-# Any other exit on an error (a command failing under set -e) is recorded as a failure as well.
-trap '[ $? -eq 0 ] || [ -n "$recorded" ] || fail "stopped by an unexpected error (the job log has it)"' EXIT
-newest=$(ls -1 "$BACKUP_DIR" | grep -E '^[0-9]{8}T[0-9]{6}Z$' | sort -r | head -n 1 || true)
-[ -n "$newest" ] || fail "no backup found in $BACKUP_DIR"
-dir="$BACKUP_DIR/$newest"
-[ -f "$dir/files.sha256" ] || fail "$newest has no checksum manifest"
-( cd "$dir" && sha256sum -c files.sha256 ) >/dev/null 2>&1 || fail "$newest: a file does not match its checksum in files.sha256 (tampered or truncated)"
-. "$dir/backup.info" 2>/dev/null || fail "$newest has no backup.info"
-for db in $databases; do
-  scratch="verify_\${db}_$$"
-  err=$(psql -X -v ON_ERROR_STOP=1 -d postgres -qc "drop database if exists $scratch" -c "create database $scratch" 2>&1 >/dev/null) ||
-    fail "$newest: cannot create the scratch database $scratch: $err"
-  if ! age -d -i "$AGE_IDENTITY_FILE" "$dir/$db.dump.age" > "$dir.$db.restore.tmp" 2>"$dir.$db.err"; then
-    rm -f "$dir.$db.restore.tmp"
-    psql -X -d postgres -qc "drop database if exists $scratch" >/dev/null 2>&1 || true
-    fail "$newest/$db.dump.age cannot be decrypted with $AGE_IDENTITY_FILE: $(cat "$dir.$db.err")"
-  fi
-  if ! pg_restore --no-owner --exit-on-error -d "$scratch" "$dir.$db.restore.tmp" 2>"$dir.$db.err"; then
-    rm -f "$dir.$db.restore.tmp"
-    psql -X -d postgres -qc "drop database if exists $scratch" >/dev/null 2>&1 || true
-    fail "$newest/$db does not restore: $(head -c 500 "$dir.$db.err")"
-  fi
-  rm -f "$dir.$db.restore.tmp" "$dir.$db.err"
-  grep "^$db\\." "$dir/rows.txt" | sed "s/^$db\\.//" | while read -r table expected; do
-    actual=$(psql -X -v ON_ERROR_STOP=1 -d "$scratch" -tAc "select count(*) from $table")
-    [ "$actual" = "$expected" ] || { echo "$db.$table has $actual rows, the manifest says $expected" > "$dir.mismatch"; break; }
-  done
-  psql -X -d postgres -qc "drop database if exists $scratch" >/dev/null
-  if [ -f "$dir.mismatch" ]; then msg=$(cat "$dir.mismatch"); rm -f "$dir.mismatch"; fail "$newest: $msg"; fi
-done
-${s3Function}
-checked="every database restores with the recorded row counts"
-if [ -n "\${OFFSITE_URL:-}" ]; then
-  # The off-site copy of the same backup must be complete and byte-identical.
-  remote="$BACKUP_DIR/.offsite-verify-$$"
-  rm -rf "$remote" && mkdir -p "$remote"
-  for f in files.sha256 $(awk '{ print $2 }' "$dir/files.sha256"); do
-    if ! s3 "$remote/$f" -H "x-amz-content-sha256: ${EMPTY_SHA256}" "$OFFSITE_URL/$newest/$f"; then
-      rm -rf "$remote"
-      fail "$newest: the off-site copy of $f cannot be read from $OFFSITE_URL: $s3_error"
-    fi
-  done
-  cmp -s "$remote/files.sha256" "$dir/files.sha256" || { rm -rf "$remote"; fail "$newest: the off-site files.sha256 differs from the local one"; }
-  ( cd "$remote" && sha256sum -c files.sha256 ) >/dev/null 2>&1 || { rm -rf "$remote"; fail "$newest: an off-site file does not match its checksum in files.sha256"; }
-  rm -rf "$remote"
-  checked="$checked; the off-site copy matches"
-fi
-msg="backup $newest verified: checksums match, $checked"
-recorded=1
-if ! err=$(record true "$msg" 2>&1); then
-  echo "$msg, but recording the outcome in PostgreSQL FAILED: $err" >&2
-  exit 1
-fi
-echo "$msg"
-`;
-}
+/** Every file the jobs need side by side (the scripts source s3.sh from their own folder). */
+export const backupScriptFiles = [backupScript, verifyScript, s3Script] as const;

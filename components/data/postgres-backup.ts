@@ -5,7 +5,8 @@ import { compliantPodSpec } from "../apps/workload";
 import { recommendedLabels, selectorLabels } from "../lib/labels";
 import { platformImages } from "../versions";
 import { ipv4CidrPattern, s3BucketPattern, s3PrefixPattern } from "../lib/net";
-import { backupScript, verifyScript } from "./backup-scripts";
+import type { ContainerEnvValue, EnvContract, EnvValues, ShellScript } from "../lib/shell";
+import { backupScript, backupScriptFiles, OFFSITE_ENV, verifyScript } from "./backup-scripts";
 import { MONITORING_ROLE } from "./postgres-config";
 
 export interface PostgresBackupArgs {
@@ -129,8 +130,7 @@ export class PostgresBackup extends pulumi.ComponentResource {
       {
         metadata: meta,
         data: {
-          "backup.sh": backupScript(),
-          "verify.sh": verifyScript(),
+          ...Object.fromEntries(backupScriptFiles.map((f) => [f.name, f.text])),
           ...(offsite?.caBundle ? { "offsite-ca.crt": offsite.caBundle } : {}),
         },
       },
@@ -163,21 +163,20 @@ export class PostgresBackup extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const pgEnv = [
-      { name: "PGHOST", value: args.postgres.host },
-      { name: "PGPORT", value: String(args.postgres.port) },
-      { name: "PGUSER", value: "postgres" },
-      {
-        name: "PGPASSWORD",
+    const common = {
+      PGHOST: args.postgres.host,
+      PGPORT: String(args.postgres.port),
+      PGUSER: "postgres",
+      PGPASSWORD: {
         valueFrom: { secretKeyRef: { name: args.postgres.secretName, key: "POSTGRES_PASSWORD" } },
       },
-      { name: "BACKUP_DIR", value: "/backups" },
-      ...(offsite ? this.offsiteEnv(name, meta, offsite) : []),
-    ];
+      BACKUP_DIR: "/backups",
+      ...(offsite ? this.offsiteEnv(name, meta, offsite) : {}),
+    };
     const cronJob = (
       suffix: string,
       schedule: string,
-      script: string,
+      script: ShellScript<EnvContract>,
       env: k8s.types.input.core.v1.EnvVar[],
       withKey: boolean,
     ) =>
@@ -206,7 +205,7 @@ export class PostgresBackup extends pulumi.ComponentResource {
                       {
                         name: suffix,
                         image: platformImages.postgresBackup,
-                        command: ["sh", `/scripts/${script}`],
+                        command: ["sh", `/scripts/${script.name}`],
                         env,
                         resources: {
                           requests: { cpu: "50m", memory: "48Mi" },
@@ -242,25 +241,25 @@ export class PostgresBackup extends pulumi.ComponentResource {
     cronJob(
       "backup",
       args.schedule,
-      "backup.sh",
-      [
-        ...pgEnv,
-        { name: "BACKUP_DATABASES", value: args.databases.join(" ") },
-        { name: "BACKUP_KEEP", value: String(args.keep) },
-        { name: "BACKUP_RECIPIENTS", value: args.recipients.join(" ") },
-      ],
+      backupScript,
+      backupScript.containerEnv({
+        ...common,
+        BACKUP_DATABASES: args.databases.join(" "),
+        BACKUP_KEEP: String(args.keep),
+        BACKUP_RECIPIENTS: args.recipients.join(" "),
+      }),
       false,
     );
     cronJob(
       "verify",
       args.verifySchedule,
-      "verify.sh",
-      [
-        ...pgEnv,
-        { name: "AGE_IDENTITY_FILE", value: "/keys/identity.txt" },
+      verifyScript,
+      verifyScript.containerEnv({
+        ...common,
+        AGE_IDENTITY_FILE: "/keys/identity.txt",
         // The outcome is recorded in PostgreSQL for this role, whose exporter sidecar publishes it.
-        { name: "MONITORING_ROLE", value: MONITORING_ROLE },
-      ],
+        MONITORING_ROLE,
+      }),
       true,
     );
 
@@ -297,7 +296,7 @@ export class PostgresBackup extends pulumi.ComponentResource {
     name: string,
     meta: { namespace: pulumi.Input<string>; labels: Record<string, string> },
     o: OffsiteTarget,
-  ): k8s.types.input.core.v1.EnvVar[] {
+  ): EnvValues<typeof OFFSITE_ENV, ContainerEnvValue> {
     const credentials = new k8s.core.v1.Secret(
       `${name}-offsite`,
       {
@@ -310,16 +309,15 @@ export class PostgresBackup extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const fromSecret = (envName: string, key: string) => ({
-      name: envName,
+    const fromSecret = (key: string) => ({
       valueFrom: { secretKeyRef: { name: credentials.metadata.name, key } },
     });
-    return [
-      { name: "OFFSITE_URL", value: o.url },
-      { name: "OFFSITE_REGION", value: o.region ?? "us-east-1" },
-      fromSecret("OFFSITE_ACCESS_KEY_ID", "access-key-id"),
-      fromSecret("OFFSITE_SECRET_ACCESS_KEY", "secret-access-key"),
-      ...(o.caBundle ? [{ name: "OFFSITE_CA_FILE", value: "/scripts/offsite-ca.crt" }] : []),
-    ];
+    return {
+      OFFSITE_URL: o.url,
+      OFFSITE_REGION: o.region ?? "us-east-1",
+      OFFSITE_ACCESS_KEY_ID: fromSecret("access-key-id"),
+      OFFSITE_SECRET_ACCESS_KEY: fromSecret("secret-access-key"),
+      ...(o.caBundle ? { OFFSITE_CA_FILE: "/scripts/offsite-ca.crt" } : {}),
+    };
   }
 }

@@ -8,7 +8,7 @@ import * as http from "http";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { backupScript, verifyScript } from "../../components/data/backup-scripts";
+import { backupScriptFiles } from "../../components/data/backup-scripts";
 import { pgbouncerIni, userlist } from "../../components/data/pgbouncer-config";
 import {
   BACKUP_VERIFICATION_TABLE,
@@ -309,10 +309,10 @@ export async function startBackupPostgres(prefix: string): Promise<BackupPostgre
       );
     },
     writeScripts: () => {
-      const scripts = { backup: path.join(dir, "backup.sh"), verify: path.join(dir, "verify.sh") };
-      writeFor("postgres", scripts.backup, backupScript(), 0o700);
-      writeFor("postgres", scripts.verify, verifyScript(), 0o700);
-      return scripts;
+      // As the ConfigMap mounts them: side by side, since both scripts source s3.sh.
+      for (const f of backupScriptFiles)
+        writeFor("postgres", path.join(dir, f.name), f.text, 0o700);
+      return { backup: path.join(dir, "backup.sh"), verify: path.join(dir, "verify.sh") };
     },
     runScript: (file, extra = {}, shell = ["sh"]) => {
       const [cmd, ...args] = shell;
