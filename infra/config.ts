@@ -6,7 +6,8 @@
  * listing every problem with its key. Secret values are handed on as secret Outputs only.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { PlatformConfig, SECRET_KEYS, validateConfig } from "./schema";
+import { PlatformConfig, SECRET_KEYS } from "./schema";
+import { validateConfig } from "./validate";
 
 export type { PlatformConfig } from "./schema";
 

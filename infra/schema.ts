@@ -1,21 +1,19 @@
 /**
- * The stack configuration schema: every key the program reads, its type, range and cross-field rules.
+ * The shapes of the stack configuration: every key the program reads, its type and range (zod).
  *
- * `validateConfig` is pure (no Pulumi runtime) so tests and tools can check a stack file directly;
- * `infra/config.ts` is the only place that reads Pulumi config and calls it.
+ * The rules that span keys are in `schema-rules.ts`, the translation of zod's issues into messages
+ * that name the key in `schema-messages.ts`, and `validate.ts` puts the three together.
  */
 import { z } from "zod";
 import { bytes, bytesPattern, cpuMillis, cpuPattern } from "../components/lib/quantity";
 import { parseImage } from "../components/lib/image";
 import {
-  inCidr,
   ipv4CidrPattern,
-  ipv4Pattern,
   ipv4Source,
   s3BucketPattern,
   s3PrefixPattern,
 } from "../components/lib/net";
-import { EVICTION_POLICIES, redisBytes } from "../components/data/redis-config";
+import { EVICTION_POLICIES } from "../components/data/redis-config";
 
 import { SERVICE_NAMES } from "../components/apps/catalog";
 
@@ -53,7 +51,6 @@ export function secretsNeeded(raw: Record<string, unknown>): SecretKey[] {
 const dns1123Label = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const dnsName = "[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*";
 const hostOrIp = new RegExp(`^(${ipv4Source}|${dnsName})$`);
-const secretLookingName = /(PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_?KEY|API_?KEY|CREDENTIAL)/i;
 
 const cpu = z.string().regex(cpuPattern, {
   error: "must be a CPU quantity such as 250m or 1.5",
@@ -111,7 +108,7 @@ const nodeSchema = z.strictObject({
 });
 export type NodeSpec = z.infer<typeof nodeSchema>;
 
-const clusterSchema = z.strictObject({
+export const clusterSchema = z.strictObject({
   provisioning: z.enum(["ssh", "kubeconfig", "render"]),
   k3sVersion: z
     .string()
@@ -137,7 +134,7 @@ const placementSchema = z.strictObject({
   arch: z.enum(ARCHITECTURES).optional(),
 });
 
-const serviceSchema = z.strictObject({
+export const serviceSchema = z.strictObject({
   name: z.enum(SERVICE_NAMES),
   image: image.optional(),
   replicas: positiveInt(20),
@@ -235,7 +232,7 @@ const offsiteSchema = z.strictObject({
 });
 export type OffsiteConfig = z.infer<typeof offsiteSchema>;
 
-const dataSchema = z.strictObject({
+export const dataSchema = z.strictObject({
   postgres: z.strictObject({
     storage,
     maxConnections: z
@@ -312,362 +309,3 @@ const sections = {
 /** The whole stack configuration, as `infra/config.ts` hands it to the program. */
 export const configSchema = z.strictObject(sections);
 export type PlatformConfig = z.infer<typeof configSchema>;
-
-type Path = (string | number)[];
-type Issue = (path: Path, message: string) => void;
-
-/** The parts of a configuration that parsed on their own, for the rules that span sections. */
-/** Data-layer rules: Redis keeps headroom under its limit; RabbitMQ clusters need a quorum. */
-function dataRules(d: DataConfig, issue: Issue): void {
-  const limit = bytes(d.redis.resources.limits.memory);
-  const max = redisBytes(d.redis.maxMemory);
-  if (bytesPattern.test(d.redis.resources.limits.memory) && max > limit * 0.75) {
-    issue(
-      ["data", "redis", "maxMemory"],
-      `${d.redis.maxMemory} leaves too little headroom under the ${d.redis.resources.limits.memory} limit (at most 75% of it, for fragmentation and buffers)`,
-    );
-  }
-  if (d.redis.persistence !== "none" && !d.redis.storage) {
-    issue(["data", "redis", "storage"], `is required when persistence is "${d.redis.persistence}"`);
-  }
-  const offsite = d.backups.offsite;
-  if (offsite) {
-    const url = new URL(offsite.endpoint);
-    if (url.protocol === "http:" && offsite.allowHttp !== true) {
-      issue(
-        ["data", "backups", "offsite", "endpoint"],
-        "uses http://, which sends the (encrypted) backups and signed requests in clear; use https://, or set allowHttp: true for a store inside the trusted network",
-      );
-    }
-    if (
-      ipv4Pattern.test(url.hostname) &&
-      !offsite.egressCidrs.some((c) => inCidr(url.hostname, c))
-    ) {
-      issue(
-        ["data", "backups", "offsite", "egressCidrs"],
-        `does not include the endpoint's address ${url.hostname}, so the NetworkPolicy would block the copy`,
-      );
-    }
-  }
-  if (d.rabbitmq.replicas > 1 && d.rabbitmq.replicas % 2 === 0) {
-    issue(
-      ["data", "rabbitmq", "replicas"],
-      `is ${d.rabbitmq.replicas}; a RabbitMQ cluster needs 1 or an odd number of nodes (quorum queues)`,
-    );
-  }
-}
-
-interface Parts {
-  cluster?: z.infer<typeof clusterSchema>;
-  namespaces?: PlatformConfig["namespaces"];
-  services: (ServiceSpec | undefined)[];
-  sshPrivateKey: unknown;
-  backupOffsiteSecretKey: unknown;
-  data?: DataConfig;
-  /** The cluster section as given, for rules that must run even when a node is malformed. */
-  rawCluster: Record<string, unknown>;
-}
-
-function parts(raw: Record<string, unknown>): Parts {
-  const ok = <T>(r: { success: boolean; data?: T }) => (r.success ? r.data : undefined);
-  const rawServices = Array.isArray(raw.services) ? (raw.services as unknown[]) : [];
-  return {
-    cluster: ok(clusterSchema.safeParse(raw.cluster)),
-    namespaces: ok(sections.namespaces.safeParse(raw.namespaces)),
-    services: rawServices.map((s) => ok(serviceSchema.safeParse(s))),
-    sshPrivateKey: raw.sshPrivateKey,
-    backupOffsiteSecretKey: raw.backupOffsiteSecretKey,
-    data: ok(dataSchema.safeParse(raw.data)),
-    rawCluster:
-      typeof raw.cluster === "object" && raw.cluster !== null
-        ? (raw.cluster as Record<string, unknown>)
-        : {},
-  };
-}
-
-/**
- * Rules that span keys. They run on every section that parsed by itself, so that one bad value
- * elsewhere does not hide these problems: the user gets the whole list in one run.
- */
-function crossFieldRules(c: Parts, issue: Issue): void {
-  if (c.cluster) nodeRules(c.cluster.nodes, issue);
-  if (c.data) dataRules(c.data, issue);
-  if (
-    c.data?.backups.offsite &&
-    (c.backupOffsiteSecretKey === undefined || c.backupOffsiteSecretKey === "")
-  ) {
-    issue(
-      ["backupOffsiteSecretKey"],
-      "is required when data.backups.offsite is set: the store's secret access key (pulumi config set --secret backupOffsiteSecretKey)",
-    );
-  }
-  provisioningRules(c.rawCluster, c.sshPrivateKey, issue);
-  const nodes = c.cluster?.nodes;
-  const nodeNames = new Set(nodes?.map((n) => n.name));
-  const archs = new Set(nodes?.map((n) => n.arch));
-
-  // Services: each of the four exactly once, placements on declared nodes and architectures.
-  const seen = new Set<string>();
-  c.services.forEach((s, i) => {
-    if (!s) return;
-    if (seen.has(s.name)) {
-      issue(
-        ["services", i, "name"],
-        `duplicate service "${s.name}"; each service is configured once`,
-      );
-    }
-    seen.add(s.name);
-    if (nodes) {
-      s.placement?.nodes?.forEach((n, j) => {
-        if (!nodeNames.has(n)) {
-          issue(
-            ["services", i, "placement", "nodes", j],
-            `unknown node "${n}"; declared nodes are ${[...nodeNames].join(", ")}`,
-          );
-        }
-      });
-      if (s.placement?.arch && !archs.has(s.placement.arch)) {
-        issue(
-          ["services", i, "placement", "arch"],
-          `no node has architecture ${s.placement.arch}; the cluster has ${[...archs].join(", ")}`,
-        );
-      }
-    }
-    Object.keys(s.env ?? {}).forEach((k) => {
-      if (secretLookingName.test(k)) {
-        issue(
-          ["services", i, "env", k],
-          "looks like a secret; plain env values are stored in clear text, so secrets come from Kubernetes Secrets managed by the program",
-        );
-      }
-    });
-  });
-  if (c.services.every((s) => s !== undefined)) {
-    for (const name of SERVICE_NAMES) {
-      if (!seen.has(name)) issue(["services"], `is missing the service "${name}"`);
-    }
-    // The apps namespace quota must admit every service at full size during a rolling update
-    // (maxSurge 1 adds one pod per Deployment while the old ones keep running).
-    if (c.namespaces) quotaFits(c.services as ServiceSpec[], c.namespaces.apps.quota, issue);
-  }
-}
-
-function nodeRules(nodes: NodeSpec[], issue: Issue): void {
-  // Nodes: unique names and addresses; an embedded-etcd control plane needs 1 or an odd number >= 3.
-  const names = new Set<string>();
-  const addresses = new Set<string>();
-  nodes.forEach((n, i) => {
-    if (names.has(n.name))
-      issue(["cluster", "nodes", i, "name"], `duplicate node name "${n.name}"`);
-    if (addresses.has(n.address)) {
-      issue(["cluster", "nodes", i, "address"], `duplicate node address "${n.address}"`);
-    }
-    names.add(n.name);
-    addresses.add(n.address);
-  });
-  const servers = nodes.filter((n) => n.role === "server").length;
-  if (servers === 0) {
-    issue(["cluster", "nodes"], "must include at least one node with role 'server'");
-  } else if (servers > 1 && servers % 2 === 0) {
-    issue(
-      ["cluster", "nodes"],
-      `has ${servers} servers; embedded etcd needs 1 server or an odd number (3, 5, ...) to keep quorum`,
-    );
-  }
-}
-
-/** The provisioning mode decides which other settings are required. */
-function provisioningRules(cluster: Record<string, unknown>, sshKey: unknown, issue: Issue): void {
-  const mode = cluster.provisioning;
-  if (mode === "ssh") {
-    if (sshKey === undefined || sshKey === "") {
-      issue(
-        ["sshPrivateKey"],
-        "is required when cluster.provisioning is 'ssh'; set it with `pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519`",
-      );
-    }
-    if (!cluster.sshUser)
-      issue(["cluster", "sshUser"], "is required when cluster.provisioning is 'ssh'");
-  }
-  if (mode === "render" && !cluster.renderDir) {
-    issue(["cluster", "renderDir"], "is required when cluster.provisioning is 'render'");
-  }
-  if (mode !== "render" && cluster.renderDir) {
-    issue(["cluster", "renderDir"], "is only allowed when cluster.provisioning is 'render'");
-  }
-}
-
-function quotaFits(services: ServiceSpec[], q: NamespaceSizing["quota"], issue: Issue): void {
-  const sum = (f: (s: ServiceSpec) => number) =>
-    services.reduce((acc, s) => acc + f(s) * (s.replicas + 1), 0);
-  const mi = (v: number) => v / 2 ** 20;
-  const checks: [string, number, number, string][] = [
-    ["requestsCpu", sum((s) => cpuMillis(s.resources.requests.cpu)), cpuMillis(q.requestsCpu), "m"],
-    ["limitsCpu", sum((s) => cpuMillis(s.resources.limits.cpu)), cpuMillis(q.limitsCpu), "m"],
-    [
-      "requestsMemory",
-      mi(sum((s) => bytes(s.resources.requests.memory))),
-      mi(bytes(q.requestsMemory)),
-      "Mi",
-    ],
-    [
-      "limitsMemory",
-      mi(sum((s) => bytes(s.resources.limits.memory))),
-      mi(bytes(q.limitsMemory)),
-      "Mi",
-    ],
-  ];
-  for (const [key, need, have, unit] of checks) {
-    if (need > have) {
-      issue(
-        ["namespaces", "apps", "quota", key],
-        `is ${Math.round(have)}${unit} but the services need ${Math.ceil(need)}${unit} during a rolling update (replicas + 1 surge pod each); raise the quota or shrink the services`,
-      );
-    }
-  }
-  const pods = services.reduce((acc, s) => acc + s.replicas + 1, 0);
-  if (pods > q.pods) {
-    issue(
-      ["namespaces", "apps", "quota", "pods"],
-      `is ${q.pods} but the services need ${pods} pods during a rolling update`,
-    );
-  }
-}
-
-/** One problem found in the configuration, addressed by its full config key path. */
-export interface ConfigProblem {
-  key: string;
-  message: string;
-}
-
-/** The result of validating a stack's configuration: the typed, frozen config or every problem. */
-export type ValidationResult =
-  { ok: true; config: Readonly<PlatformConfig> } | { ok: false; problems: ConfigProblem[] };
-
-/**
- * Validates raw stack configuration values (key without the project prefix -> parsed value) and
- * returns either the frozen config or ALL problems, each naming the key, the bad value (never for
- * secrets) and what is allowed.
- */
-export function validateConfig(raw: Record<string, unknown>, project: string): ValidationResult {
-  const result = configSchema.safeParse(raw, { reportInput: true });
-  const problems = result.success
-    ? []
-    : result.error.issues.flatMap((i) => describe(i, raw, project));
-  crossFieldRules(parts(raw), (path, message) =>
-    problems.push({ key: keyOf(path, project), message }),
-  );
-  if (result.success && problems.length === 0) return { ok: true, config: deepFreeze(result.data) };
-  problems.sort((a, b) => a.key.localeCompare(b.key));
-  return { ok: false, problems };
-}
-
-/** What a missing top-level key is for and how to set it. */
-const REQUIRED_HINTS: Record<string, string> = {
-  backupVerifyIdentity:
-    "the private age key of the backup verification job (pulumi config set --secret backupVerifyIdentity < verify-key.txt)",
-};
-
-const typeNames: Record<string, string> = {
-  int: "a whole number",
-  number: "a whole number",
-  object: "a map",
-  array: "a list",
-  string: "a string",
-  boolean: "true or false",
-};
-
-/** `project:cluster.nodes[0].name` for the path ["cluster", "nodes", 0, "name"]. */
-function keyOf(path: PropertyKey[], project: string): string {
-  const [top, ...rest] = path.map(String);
-  const head = `${project}:${top ?? ""}`;
-  return rest.reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : `${acc}.${p}`), head);
-}
-
-function describe(
-  i: z.core.$ZodIssue,
-  raw: Record<string, unknown>,
-  project: string,
-): ConfigProblem[] {
-  const secret = (SECRET_KEYS as readonly string[]).includes(String(i.path[0]));
-  const shown = (v: unknown) => (secret ? "[secret]" : JSON.stringify(v));
-  switch (i.code) {
-    case "unrecognized_keys": {
-      const allowed = allowedKeys(i.path, raw);
-      return i.keys.map((k) => ({
-        key: keyOf([...i.path, k], project),
-        message: `is not a known setting${allowed ? `; allowed keys here are: ${allowed.join(", ")}` : ""}`,
-      }));
-    }
-    case "invalid_value":
-      return [
-        {
-          key: keyOf(i.path, project),
-          message: `${i.input === undefined ? "is required and " : ""}must be one of ${i.values
-            .map((v) => JSON.stringify(v))
-            .join(", ")}${i.input === undefined ? "" : ` (got ${shown(i.input)})`}`,
-        },
-      ];
-    case "invalid_type": {
-      const expected = typeNames[i.expected] ?? `a ${i.expected}`;
-      const hint = i.path.length === 1 ? REQUIRED_HINTS[String(i.path[0])] : undefined;
-      if (i.input === undefined && hint)
-        return [{ key: keyOf(i.path, project), message: `is required: ${hint}` }];
-      return [
-        {
-          key: keyOf(i.path, project),
-          message:
-            i.input === undefined
-              ? `is required (${expected})`
-              : `must be ${expected} (got ${shown(i.input)})`,
-        },
-      ];
-    }
-    case "invalid_key":
-      return [
-        {
-          key: keyOf(i.path, project),
-          message: `is not an allowed key: ${i.issues.map((x) => x.message).join("; ")}`,
-        },
-      ];
-    default: {
-      const got =
-        "input" in i && i.input !== undefined && typeof i.input !== "object"
-          ? ` (got ${shown(i.input)})`
-          : "";
-      return [{ key: keyOf(i.path, project), message: `${i.message}${got}` }];
-    }
-  }
-}
-
-/** The keys the schema allows at a config path, for "unknown key" messages. */
-function allowedKeys(path: PropertyKey[], _raw: Record<string, unknown>): string[] | undefined {
-  let s: z.ZodType = configSchema;
-  for (const p of path) {
-    s = unwrap(s);
-    if (s instanceof z.ZodObject) s = s.shape[String(p)] as z.ZodType;
-    else if (s instanceof z.ZodArray) s = s.element as z.ZodType;
-    else return undefined;
-    if (!s) return undefined;
-  }
-  s = unwrap(s);
-  return s instanceof z.ZodObject ? Object.keys(s.shape) : undefined;
-}
-
-function unwrap(s: z.ZodType): z.ZodType {
-  let cur: z.ZodType = s;
-  for (;;) {
-    if (cur instanceof z.ZodOptional || cur instanceof z.ZodDefault)
-      cur = cur.unwrap() as z.ZodType;
-    else if (cur instanceof z.ZodPipe) cur = cur.in as z.ZodType;
-    else return cur;
-  }
-}
-
-function deepFreeze<T>(o: T): Readonly<T> {
-  if (o && typeof o === "object") {
-    Object.values(o).forEach((v) => deepFreeze(v));
-    Object.freeze(o);
-  }
-  return o;
-}

@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import { parse } from "yaml";
-import { validateConfig } from "../../infra/schema";
+import { validateConfig } from "../../infra/validate";
 import { stackFile } from "../../scripts/lib/stack-config";
 
 const PROJECT = "auditflow-platform";
@@ -103,6 +103,18 @@ describe("bad input is rejected with the key, the value and what is allowed", ()
       (c) => (c.services[0].replicas = "two"),
       "services[0].replicas",
       /whole number/,
+    ],
+    [
+      "wrong type for a fractional number says a number, not a whole number",
+      (c) => (c.data.rabbitmq.memoryHighWatermark = "high"),
+      "data.rabbitmq.memoryHighWatermark",
+      /^must be a number \(got "high"\)$/,
+    ],
+    [
+      "wrong type for an integer without its own message says a whole number",
+      (c) => (c.data.postgres.maxConnections = "many"),
+      "data.postgres.maxConnections",
+      /^must be a whole number \(got "many"\)$/,
     ],
     [
       "zero replicas",

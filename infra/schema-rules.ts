@@ -1,0 +1,247 @@
+/**
+ * The rules of the stack configuration that span keys (a quota that must fit the services, a
+ * secret required by another setting, node names unique...). Each reports through `issue` with the
+ * path of the key to fix; `validate.ts` runs them next to the shapes in `schema.ts`.
+ */
+import { z } from "zod";
+import { bytes, bytesPattern, cpuMillis } from "../components/lib/quantity";
+import { inCidr, ipv4Pattern } from "../components/lib/net";
+import { redisBytes } from "../components/data/redis-config";
+import {
+  clusterSchema,
+  configSchema,
+  dataSchema,
+  serviceSchema,
+  SERVICE_NAMES,
+  type DataConfig,
+  type NamespaceSizing,
+  type NodeSpec,
+  type PlatformConfig,
+  type ServiceSpec,
+} from "./schema";
+
+const secretLookingName = /(PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_?KEY|API_?KEY|CREDENTIAL)/i;
+
+/** A config path such as ["cluster", "nodes", 0, "name"]. */
+export type Path = (string | number)[];
+/** Reports one problem at a path. */
+export type Issue = (path: Path, message: string) => void;
+
+/** Data-layer rules: Redis keeps headroom under its limit; RabbitMQ clusters need a quorum. */
+function dataRules(d: DataConfig, issue: Issue): void {
+  const limit = bytes(d.redis.resources.limits.memory);
+  const max = redisBytes(d.redis.maxMemory);
+  if (bytesPattern.test(d.redis.resources.limits.memory) && max > limit * 0.75) {
+    issue(
+      ["data", "redis", "maxMemory"],
+      `${d.redis.maxMemory} leaves too little headroom under the ${d.redis.resources.limits.memory} limit (at most 75% of it, for fragmentation and buffers)`,
+    );
+  }
+  if (d.redis.persistence !== "none" && !d.redis.storage) {
+    issue(["data", "redis", "storage"], `is required when persistence is "${d.redis.persistence}"`);
+  }
+  const offsite = d.backups.offsite;
+  if (offsite) {
+    const url = new URL(offsite.endpoint);
+    if (url.protocol === "http:" && offsite.allowHttp !== true) {
+      issue(
+        ["data", "backups", "offsite", "endpoint"],
+        "uses http://, which sends the (encrypted) backups and signed requests in clear; use https://, or set allowHttp: true for a store inside the trusted network",
+      );
+    }
+    if (
+      ipv4Pattern.test(url.hostname) &&
+      !offsite.egressCidrs.some((c) => inCidr(url.hostname, c))
+    ) {
+      issue(
+        ["data", "backups", "offsite", "egressCidrs"],
+        `does not include the endpoint's address ${url.hostname}, so the NetworkPolicy would block the copy`,
+      );
+    }
+  }
+  if (d.rabbitmq.replicas > 1 && d.rabbitmq.replicas % 2 === 0) {
+    issue(
+      ["data", "rabbitmq", "replicas"],
+      `is ${d.rabbitmq.replicas}; a RabbitMQ cluster needs 1 or an odd number of nodes (quorum queues)`,
+    );
+  }
+}
+
+/** The parts of a configuration that parsed on their own, for the rules that span sections. */
+interface Parts {
+  cluster?: z.infer<typeof clusterSchema>;
+  namespaces?: PlatformConfig["namespaces"];
+  services: (ServiceSpec | undefined)[];
+  sshPrivateKey: unknown;
+  backupOffsiteSecretKey: unknown;
+  data?: DataConfig;
+  /** The cluster section as given, for rules that must run even when a node is malformed. */
+  rawCluster: Record<string, unknown>;
+}
+
+function parts(raw: Record<string, unknown>): Parts {
+  const ok = <T>(r: { success: boolean; data?: T }) => (r.success ? r.data : undefined);
+  const rawServices = Array.isArray(raw.services) ? (raw.services as unknown[]) : [];
+  return {
+    cluster: ok(clusterSchema.safeParse(raw.cluster)),
+    namespaces: ok(configSchema.shape.namespaces.safeParse(raw.namespaces)),
+    services: rawServices.map((s) => ok(serviceSchema.safeParse(s))),
+    sshPrivateKey: raw.sshPrivateKey,
+    backupOffsiteSecretKey: raw.backupOffsiteSecretKey,
+    data: ok(dataSchema.safeParse(raw.data)),
+    rawCluster:
+      typeof raw.cluster === "object" && raw.cluster !== null
+        ? (raw.cluster as Record<string, unknown>)
+        : {},
+  };
+}
+
+/**
+ * Rules that span keys. They run on every section that parsed by itself, so that one bad value
+ * elsewhere does not hide these problems: the user gets the whole list in one run.
+ */
+export function crossFieldRules(raw: Record<string, unknown>, issue: Issue): void {
+  const c = parts(raw);
+  if (c.cluster) nodeRules(c.cluster.nodes, issue);
+  if (c.data) dataRules(c.data, issue);
+  if (
+    c.data?.backups.offsite &&
+    (c.backupOffsiteSecretKey === undefined || c.backupOffsiteSecretKey === "")
+  ) {
+    issue(
+      ["backupOffsiteSecretKey"],
+      "is required when data.backups.offsite is set: the store's secret access key (pulumi config set --secret backupOffsiteSecretKey)",
+    );
+  }
+  provisioningRules(c.rawCluster, c.sshPrivateKey, issue);
+  const nodes = c.cluster?.nodes;
+  const nodeNames = new Set(nodes?.map((n) => n.name));
+  const archs = new Set(nodes?.map((n) => n.arch));
+
+  // Services: each of the four exactly once, placements on declared nodes and architectures.
+  const seen = new Set<string>();
+  c.services.forEach((s, i) => {
+    if (!s) return;
+    if (seen.has(s.name)) {
+      issue(
+        ["services", i, "name"],
+        `duplicate service "${s.name}"; each service is configured once`,
+      );
+    }
+    seen.add(s.name);
+    if (nodes) {
+      s.placement?.nodes?.forEach((n, j) => {
+        if (!nodeNames.has(n)) {
+          issue(
+            ["services", i, "placement", "nodes", j],
+            `unknown node "${n}"; declared nodes are ${[...nodeNames].join(", ")}`,
+          );
+        }
+      });
+      if (s.placement?.arch && !archs.has(s.placement.arch)) {
+        issue(
+          ["services", i, "placement", "arch"],
+          `no node has architecture ${s.placement.arch}; the cluster has ${[...archs].join(", ")}`,
+        );
+      }
+    }
+    Object.keys(s.env ?? {}).forEach((k) => {
+      if (secretLookingName.test(k)) {
+        issue(
+          ["services", i, "env", k],
+          "looks like a secret; plain env values are stored in clear text, so secrets come from Kubernetes Secrets managed by the program",
+        );
+      }
+    });
+  });
+  if (c.services.every((s) => s !== undefined)) {
+    for (const name of SERVICE_NAMES) {
+      if (!seen.has(name)) issue(["services"], `is missing the service "${name}"`);
+    }
+    // The apps namespace quota must admit every service at full size during a rolling update
+    // (maxSurge 1 adds one pod per Deployment while the old ones keep running).
+    if (c.namespaces) quotaFits(c.services as ServiceSpec[], c.namespaces.apps.quota, issue);
+  }
+}
+
+function nodeRules(nodes: NodeSpec[], issue: Issue): void {
+  // Nodes: unique names and addresses; an embedded-etcd control plane needs 1 or an odd number >= 3.
+  const names = new Set<string>();
+  const addresses = new Set<string>();
+  nodes.forEach((n, i) => {
+    if (names.has(n.name))
+      issue(["cluster", "nodes", i, "name"], `duplicate node name "${n.name}"`);
+    if (addresses.has(n.address)) {
+      issue(["cluster", "nodes", i, "address"], `duplicate node address "${n.address}"`);
+    }
+    names.add(n.name);
+    addresses.add(n.address);
+  });
+  const servers = nodes.filter((n) => n.role === "server").length;
+  if (servers === 0) {
+    issue(["cluster", "nodes"], "must include at least one node with role 'server'");
+  } else if (servers > 1 && servers % 2 === 0) {
+    issue(
+      ["cluster", "nodes"],
+      `has ${servers} servers; embedded etcd needs 1 server or an odd number (3, 5, ...) to keep quorum`,
+    );
+  }
+}
+
+/** The provisioning mode decides which other settings are required. */
+function provisioningRules(cluster: Record<string, unknown>, sshKey: unknown, issue: Issue): void {
+  const mode = cluster.provisioning;
+  if (mode === "ssh") {
+    if (sshKey === undefined || sshKey === "") {
+      issue(
+        ["sshPrivateKey"],
+        "is required when cluster.provisioning is 'ssh'; set it with `pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519`",
+      );
+    }
+    if (!cluster.sshUser)
+      issue(["cluster", "sshUser"], "is required when cluster.provisioning is 'ssh'");
+  }
+  if (mode === "render" && !cluster.renderDir) {
+    issue(["cluster", "renderDir"], "is required when cluster.provisioning is 'render'");
+  }
+  if (mode !== "render" && cluster.renderDir) {
+    issue(["cluster", "renderDir"], "is only allowed when cluster.provisioning is 'render'");
+  }
+}
+
+function quotaFits(services: ServiceSpec[], q: NamespaceSizing["quota"], issue: Issue): void {
+  const sum = (f: (s: ServiceSpec) => number) =>
+    services.reduce((acc, s) => acc + f(s) * (s.replicas + 1), 0);
+  const mi = (v: number) => v / 2 ** 20;
+  const checks: [string, number, number, string][] = [
+    ["requestsCpu", sum((s) => cpuMillis(s.resources.requests.cpu)), cpuMillis(q.requestsCpu), "m"],
+    ["limitsCpu", sum((s) => cpuMillis(s.resources.limits.cpu)), cpuMillis(q.limitsCpu), "m"],
+    [
+      "requestsMemory",
+      mi(sum((s) => bytes(s.resources.requests.memory))),
+      mi(bytes(q.requestsMemory)),
+      "Mi",
+    ],
+    [
+      "limitsMemory",
+      mi(sum((s) => bytes(s.resources.limits.memory))),
+      mi(bytes(q.limitsMemory)),
+      "Mi",
+    ],
+  ];
+  for (const [key, need, have, unit] of checks) {
+    if (need > have) {
+      issue(
+        ["namespaces", "apps", "quota", key],
+        `is ${Math.round(have)}${unit} but the services need ${Math.ceil(need)}${unit} during a rolling update (replicas + 1 surge pod each); raise the quota or shrink the services`,
+      );
+    }
+  }
+  const pods = services.reduce((acc, s) => acc + s.replicas + 1, 0);
+  if (pods > q.pods) {
+    issue(
+      ["namespaces", "apps", "quota", "pods"],
+      `is ${q.pods} but the services need ${pods} pods during a rolling update`,
+    );
+  }
+}
