@@ -12,6 +12,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
+import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
 import { RecordedResource, redactSecrets, runProgram } from "./lib/mock-run";
 import { loadStackFile, LoadedStackConfig, stackFile, StackFileError } from "./lib/stack-config";
@@ -33,6 +34,15 @@ interface PlanArgs {
 class UsageError extends Error {}
 
 function parseCli(argv: string[]): PlanArgs {
+  try {
+    return checkCli(argv);
+  } catch (e) {
+    // parseArgs's own errors (an unknown option, a missing value) are usage errors too.
+    throw e instanceof UsageError ? e : new UsageError((e as Error).message);
+  }
+}
+
+function checkCli(argv: string[]): PlanArgs {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -200,118 +210,138 @@ function secretNotes(loaded: LoadedStackConfig): string[] {
   ];
 }
 
-async function main(): Promise<number> {
-  let args: PlanArgs;
-  try {
-    args = parseCli(process.argv.slice(2));
-  } catch (e) {
-    process.stderr.write(`plan: ${(e as Error).message}\n`);
-    return 2;
-  }
+/** A failure the user can act on: printed as "plan: <message>" without a stack trace, exit 2. */
+class PlanError extends Error {}
 
-  let loaded: LoadedStackConfig;
+/** The stack file, or a PlanError naming what is wrong with it. */
+function loadConfig(configFile: string): LoadedStackConfig {
   try {
-    loaded = loadStackFile(args.configFile);
+    return loadStackFile(configFile);
   } catch (e) {
-    if (e instanceof StackFileError) {
-      process.stderr.write(`plan: ${e.message}\n`);
-      return 2;
-    }
+    if (e instanceof StackFileError) throw new PlanError(e.message);
     throw e;
   }
+}
 
+/** Runs the program under the mock runtime; a program error becomes a PlanError. */
+async function runStack(args: PlanArgs, loaded: LoadedStackConfig) {
   const started = process.hrtime.bigint();
-  let result;
   try {
-    result = await runProgram({
+    const result = await runProgram({
       stack: args.stack,
       config: loaded.config,
       secretKeys: loaded.secretKeys,
       preview: args.preview,
     });
+    return { ...result, elapsedMs: Number(process.hrtime.bigint() - started) / 1e6 };
   } catch (e) {
+    // Configuration problems (ConfigError is a RunError) are user errors: the message lists them,
+    // a stack trace would not help.
+    if (pulumi.RunError.isInstance(e))
+      throw new PlanError(`stack ${args.stack} failed:\n${e.message}`);
     const err = e as Error;
-    // Configuration problems are user errors: the message lists them, a stack trace would not help.
-    const userError = err.name === "ConfigError" || err.constructor?.name === "RunError";
-    process.stderr.write(
-      `plan: stack ${args.stack} failed:\n${userError ? err.message : (err.stack ?? err.message)}\n`,
-    );
-    return 2;
+    throw new PlanError(`stack ${args.stack} failed:\n${err.stack ?? err.message}`);
   }
-  const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
-  const resources = result.resources;
-  const written = writeManifests(resources, args.out);
-  let report: PackReport | undefined;
-  if (args.policyConfig) {
-    try {
-      report = await runPack(resources.map(toPlanned), {
-        stack: args.stack,
-        configFile: args.policyConfig,
-      });
-    } catch (e) {
-      process.stderr.write(`plan: policy pack: ${(e as Error).message}\n`);
-      return 2;
-    }
-  }
+}
 
-  if (args.format === "json") {
-    const doc = {
+/** The policy pack's report over the plan, or undefined with --no-policy. */
+async function checkPolicies(
+  args: PlanArgs,
+  resources: RecordedResource[],
+): Promise<PackReport | undefined> {
+  if (!args.policyConfig) return undefined;
+  try {
+    return await runPack(resources.map(toPlanned), {
       stack: args.stack,
-      configFile: args.configFile,
-      preview: args.preview,
-      summary: {
-        resources: resources.length,
-        byType: Object.fromEntries(countByType(resources)),
-        manifests: written.count,
-        outDir: args.out,
-      },
-      secrets: { placeholders: loaded.placeholders, fromEnvironment: loaded.fromEnv },
-      resources: resources.map((r) => ({
-        urn: r.urn,
-        type: r.type,
-        name: r.name,
-        parent: r.parent,
-        custom: r.custom,
-        inputs: redactPaths(r.inputs, r.secretPaths),
-      })),
-      outputs: result.outputs,
-      policy: report,
-    };
-    process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-  } else {
-    const out: string[] = [];
-    out.push(
-      `Plan of stack ${args.stack} (offline: Pulumi mock runtime${args.preview ? ", preview mode" : ""})`,
-    );
-    out.push(`Config: ${path.relative(process.cwd(), args.configFile) || args.configFile}`);
-    out.push("");
-    out.push(`     ${"Type".padEnd(60)} Name`);
-    out.push(...tree(resources));
-    out.push("");
-    out.push(`Resources: ${resources.length} to create`);
-    for (const [type, n] of countByType(resources))
-      out.push(`    ${String(n).padStart(4)} ${type}`);
-    out.push("");
-    out.push("Outputs:");
-    for (const [k, v] of Object.entries(result.outputs)) {
-      out.push(`    ${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`);
-    }
-    out.push("");
-    out.push("Sizing (all replicas; Jobs count once):");
-    for (const [ns, t] of sizing(resources)) {
-      const mi = (b: number) => `${Math.round(b / 2 ** 20)}Mi`;
-      out.push(
-        `    ${ns.padEnd(16)} requests ${t.cpu[0]}m CPU, ${mi(t.mem[0])} memory; limits ${t.cpu[1]}m CPU, ${mi(t.mem[1])} memory`,
-      );
-    }
-    out.push("");
-    out.push(`Manifests: ${written.count} Kubernetes objects written under ${args.out}/`);
-    for (const note of secretNotes(loaded)) out.push(`Note: ${note}`);
-    out.push(`Planned in ${(elapsedMs / 1000).toFixed(2)}s`);
-    if (report) out.push("", formatReport(report, "text"));
-    else out.push("", "Policy pack: not run (--no-policy)");
-    process.stdout.write(`${out.join("\n")}\n`);
+      configFile: args.policyConfig,
+    });
+  } catch (e) {
+    throw new PlanError(`policy pack: ${(e as Error).message}`);
   }
+}
+
+/** Everything one run produced, for the two output formats. */
+interface Planned {
+  args: PlanArgs;
+  loaded: LoadedStackConfig;
+  resources: RecordedResource[];
+  outputs: Record<string, unknown>;
+  elapsedMs: number;
+  manifests: number;
+  report?: PackReport;
+}
+
+/** --format json: the machine-readable document, secret inputs shown as "[secret]". */
+function jsonDocument(p: Planned): string {
+  const doc = {
+    stack: p.args.stack,
+    configFile: p.args.configFile,
+    preview: p.args.preview,
+    summary: {
+      resources: p.resources.length,
+      byType: Object.fromEntries(countByType(p.resources)),
+      manifests: p.manifests,
+      outDir: p.args.out,
+    },
+    secrets: { placeholders: p.loaded.placeholders, fromEnvironment: p.loaded.fromEnv },
+    resources: p.resources.map((r) => ({
+      urn: r.urn,
+      type: r.type,
+      name: r.name,
+      parent: r.parent,
+      custom: r.custom,
+      inputs: redactPaths(r.inputs, r.secretPaths),
+    })),
+    outputs: p.outputs,
+    policy: p.report,
+  };
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}
+
+/** --format text: the tree, counts, outputs, sizing, notes and the pack's report. */
+function textReport(p: Planned): string {
+  const { args, resources } = p;
+  const out: string[] = [];
+  out.push(
+    `Plan of stack ${args.stack} (offline: Pulumi mock runtime${args.preview ? ", preview mode" : ""})`,
+  );
+  out.push(`Config: ${path.relative(process.cwd(), args.configFile) || args.configFile}`);
+  out.push("");
+  out.push(`     ${"Type".padEnd(60)} Name`);
+  out.push(...tree(resources));
+  out.push("");
+  out.push(`Resources: ${resources.length} to create`);
+  for (const [type, n] of countByType(resources)) out.push(`    ${String(n).padStart(4)} ${type}`);
+  out.push("");
+  out.push("Outputs:");
+  for (const [k, v] of Object.entries(p.outputs)) {
+    out.push(`    ${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`);
+  }
+  out.push("");
+  out.push("Sizing (all replicas; Jobs count once):");
+  for (const [ns, t] of sizing(resources)) {
+    const mi = (b: number) => `${Math.round(b / 2 ** 20)}Mi`;
+    out.push(
+      `    ${ns.padEnd(16)} requests ${t.cpu[0]}m CPU, ${mi(t.mem[0])} memory; limits ${t.cpu[1]}m CPU, ${mi(t.mem[1])} memory`,
+    );
+  }
+  out.push("");
+  out.push(`Manifests: ${p.manifests} Kubernetes objects written under ${args.out}/`);
+  for (const note of secretNotes(p.loaded)) out.push(`Note: ${note}`);
+  out.push(`Planned in ${(p.elapsedMs / 1000).toFixed(2)}s`);
+  if (p.report) out.push("", formatReport(p.report, "text"));
+  else out.push("", "Policy pack: not run (--no-policy)");
+  return `${out.join("\n")}\n`;
+}
+
+/** One plan: load, run, write the manifests, check, print; returns the exit code. */
+async function plan(args: PlanArgs): Promise<number> {
+  const loaded = loadConfig(args.configFile);
+  const { resources, outputs, elapsedMs } = await runStack(args, loaded);
+  const written = writeManifests(resources, args.out);
+  const report = await checkPolicies(args, resources);
+  const planned = { args, loaded, resources, outputs, elapsedMs, manifests: written.count, report };
+  process.stdout.write(args.format === "json" ? jsonDocument(planned) : textReport(planned));
   if (written.secretFiles.length > 0) {
     process.stderr.write(
       `plan: warning: ${written.secretFiles.length} Secret manifest(s) under ${args.out}/ contain secret values in plain text ` +
@@ -325,6 +355,18 @@ async function main(): Promise<number> {
     return 1;
   }
   return 0;
+}
+
+async function main(): Promise<number> {
+  try {
+    return await plan(parseCli(process.argv.slice(2)));
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof PlanError) {
+      process.stderr.write(`plan: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
 }
 
 /** Inputs with the values at secret paths replaced by "[secret]". */
