@@ -147,13 +147,11 @@ export class Workload extends pulumi.ComponentResource {
     const labels = recommendedLabels(identity);
     this.selector = selectorLabels(identity);
     this.peer = { podLabels: this.selector, namespace: args.namespace };
-    const metadata = { namespace: args.namespace, labels };
-
     const podLabels = {
       ...labels,
       ...(args.automountServiceAccountToken ? { "auditflow.dev/api-access": "true" } : {}),
     };
-
+    const metadata = { namespace: args.namespace, labels };
     const sa = new k8s.core.v1.ServiceAccount(
       name,
       {
@@ -164,169 +162,32 @@ export class Workload extends pulumi.ComponentResource {
       { parent: this },
     );
     this.serviceAccountName = sa.metadata.name;
-
-    const podSpec: k8s.types.input.core.v1.PodSpec = {
-      ...compliantPodSpec({
-        serviceAccountName: sa.metadata.name,
-        automountServiceAccountToken: args.automountServiceAccountToken,
-        terminationGracePeriodSeconds: args.terminationGracePeriodSeconds ?? 30,
-        runAsUser: args.podSecurity?.runAsUser,
-        runAsGroup: args.podSecurity?.runAsGroup,
-        fsGroup: args.podSecurity?.fsGroup,
-        restartPolicy: kind === "Job" ? "Never" : undefined,
-        initContainers: args.initContainers,
-        containers: args.containers,
-        // The persistent volume is mounted in the main container.
-        mainContainerMounts: args.persistentVolume
-          ? [{ name: args.persistentVolume.name, mountPath: args.persistentVolume.mountPath }]
-          : [],
-        volumes: args.volumes,
-      }),
-      ...placement(args, this.selector),
-    };
-
-    const template = {
-      metadata: { labels: podLabels, annotations: args.podAnnotations },
-      spec: podSpec,
-    };
-
-    let serviceName: pulumi.Output<string> | undefined;
-    const ports = main.ports ?? [];
-    const servicePorts = ports.map((p) => ({
-      name: p.name,
-      port: p.containerPort,
-      targetPort: p.name,
-      protocol: p.protocol ?? "TCP",
-    }));
-    if (kind !== "Job" && (args.service ?? ports.length > 0) && ports.length > 0) {
-      // The Service name is set explicitly: clients reach it by this DNS name.
-      const svc = new k8s.core.v1.Service(
-        name,
-        {
-          metadata: { ...metadata, name: args.identity.instance ?? args.identity.name },
-          spec: {
-            type: "ClusterIP",
-            selector: this.selector,
-            ports: servicePorts,
-          },
-        },
-        { parent: this },
-      );
-      serviceName = svc.metadata.name;
-    }
-
-    if (kind === "StatefulSet") {
-      // The governing headless Service gives each pod a stable DNS name (peer discovery, replicas).
-      const headless = new k8s.core.v1.Service(
-        `${name}-headless`,
-        {
-          metadata: {
-            ...metadata,
-            name: `${args.identity.instance ?? args.identity.name}-headless`,
-          },
-          spec: {
-            clusterIP: "None",
-            publishNotReadyAddresses: true,
-            selector: this.selector,
-            ports: servicePorts,
-          },
-        },
-        { parent: this },
-      );
-      const pv = args.persistentVolume;
-      this.workload = new k8s.apps.v1.StatefulSet(
-        name,
-        {
-          metadata,
-          spec: {
-            replicas: args.replicas,
-            serviceName: headless.metadata.name,
-            podManagementPolicy: args.podManagementPolicy ?? "OrderedReady",
-            updateStrategy: { type: "RollingUpdate" },
-            revisionHistoryLimit: 5,
-            selector: { matchLabels: this.selector },
-            template,
-            persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
-            volumeClaimTemplates: pv
-              ? [
-                  {
-                    metadata: { name: pv.name, labels },
-                    spec: {
-                      accessModes: ["ReadWriteOnce"],
-                      storageClassName: pv.storageClass,
-                      resources: { requests: { storage: pv.size } },
-                    },
-                  },
-                ]
-              : undefined,
-          },
-        },
-        { parent: this },
-      );
-    } else if (kind === "Job") {
-      // Pulumi waits for the Job to complete, so whatever depends on it (a Deployment whose schema
-      // it migrates) rolls out only after it succeeded. The provider gives up after 10 minutes by
-      // default; with a deadline, it waits a minute longer than Kubernetes, so that a slow Job is
-      // not abandoned while it still runs and a failed one is reported with Kubernetes' reason.
-      const deadline = args.job?.activeDeadlineSeconds;
-      const wait = deadline === undefined ? undefined : `${deadline + 60}s`;
-      this.workload = new k8s.batch.v1.Job(
-        name,
-        {
-          metadata,
-          spec: {
-            backoffLimit: args.job?.backoffLimit ?? 2,
-            ttlSecondsAfterFinished: args.job?.ttlSecondsAfterFinished ?? 86400,
-            activeDeadlineSeconds: deadline,
-            template,
-          },
-        },
-        { parent: this, customTimeouts: wait ? { create: wait, update: wait } : undefined },
-      );
-    } else {
-      this.workload = new k8s.apps.v1.Deployment(
-        name,
-        {
-          metadata,
-          spec: {
-            replicas: args.replicas,
-            revisionHistoryLimit: 5,
-            strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
-            selector: { matchLabels: this.selector },
-            template,
-          },
-        },
-        { parent: this },
-      );
-    }
-
-    new k8s.networking.v1.NetworkPolicy(
+    const parts: WorkloadParts = {
       name,
-      {
-        metadata,
-        spec: {
-          podSelector: { matchLabels: this.selector },
-          policyTypes: ["Ingress", "Egress"],
-          ingress: (args.ingress ?? []).map((r) => ({
-            from: r.from.map(peerSelector),
-            ports: r.ports.map((port) => ({ protocol: "TCP", port })),
-          })),
-          egress: (args.egress ?? []).map((r) => ({
-            to: r.to.map(peerSelector),
-            ports: r.ports.map((port) => ({ protocol: "TCP", port })),
-          })),
-        },
+      args,
+      metadata,
+      selector: this.selector,
+      servicePorts: (main.ports ?? []).map((p) => ({
+        name: p.name,
+        port: p.containerPort,
+        targetPort: p.name,
+        protocol: p.protocol ?? "TCP",
+      })),
+      template: {
+        metadata: { labels: podLabels, annotations: args.podAnnotations },
+        spec: podSpec(args, kind, sa.metadata.name, this.selector),
       },
-      { parent: this },
-    );
+      parent: this,
+    };
 
-    if (args.replicas > 1 && kind !== "Job") {
-      new k8s.policy.v1.PodDisruptionBudget(
-        name,
-        { metadata, spec: { maxUnavailable: 1, selector: { matchLabels: this.selector } } },
-        { parent: this },
-      );
-    }
+    const wantsService = args.service ?? parts.servicePorts.length > 0;
+    const serviceName =
+      kind !== "Job" && wantsService && parts.servicePorts.length > 0
+        ? clusterService(parts)
+        : undefined;
+    this.workload = buildKind[kind](parts);
+    networkPolicy(parts);
+    if (args.replicas > 1 && kind !== "Job") disruptionBudget(parts);
 
     this.serviceName = serviceName;
     this.host =
@@ -337,6 +198,189 @@ export class Workload extends pulumi.ComponentResource {
       serviceAccountName: this.serviceAccountName,
     });
   }
+}
+
+/** What the builders of a workload's objects share. */
+interface WorkloadParts {
+  name: string;
+  args: WorkloadArgs;
+  metadata: { namespace: pulumi.Input<string>; labels: Record<string, string> };
+  selector: Record<string, string>;
+  /** The main container's ports as Service ports (targetPort by name). */
+  servicePorts: k8s.types.input.core.v1.ServicePort[];
+  template: k8s.types.input.core.v1.PodTemplateSpec;
+  parent: pulumi.Resource;
+}
+
+/** The pod spec: the hardened pod of compliantPodSpec plus placement and spreading. */
+function podSpec(
+  args: WorkloadArgs,
+  kind: NonNullable<WorkloadArgs["kind"]>,
+  serviceAccountName: pulumi.Input<string>,
+  selector: Record<string, string>,
+): k8s.types.input.core.v1.PodSpec {
+  return {
+    ...compliantPodSpec({
+      serviceAccountName,
+      automountServiceAccountToken: args.automountServiceAccountToken,
+      terminationGracePeriodSeconds: args.terminationGracePeriodSeconds ?? 30,
+      runAsUser: args.podSecurity?.runAsUser,
+      runAsGroup: args.podSecurity?.runAsGroup,
+      fsGroup: args.podSecurity?.fsGroup,
+      restartPolicy: kind === "Job" ? "Never" : undefined,
+      initContainers: args.initContainers,
+      containers: args.containers,
+      // The persistent volume is mounted in the main container.
+      mainContainerMounts: args.persistentVolume
+        ? [{ name: args.persistentVolume.name, mountPath: args.persistentVolume.mountPath }]
+        : [],
+      volumes: args.volumes,
+    }),
+    ...placement(args, selector),
+  };
+}
+
+/** The ClusterIP Service of the main container's ports; returns its name. */
+function clusterService(w: WorkloadParts): pulumi.Output<string> {
+  // The Service name is set explicitly: clients reach it by this DNS name.
+  const svc = new k8s.core.v1.Service(
+    w.name,
+    {
+      metadata: { ...w.metadata, name: w.args.identity.instance ?? w.args.identity.name },
+      spec: { type: "ClusterIP", selector: w.selector, ports: w.servicePorts },
+    },
+    { parent: w.parent },
+  );
+  return svc.metadata.name;
+}
+
+/** Stateless pods, rolled out one extra pod at a time so capacity never drops. */
+function deployment(w: WorkloadParts): k8s.apps.v1.Deployment {
+  return new k8s.apps.v1.Deployment(
+    w.name,
+    {
+      metadata: w.metadata,
+      spec: {
+        replicas: w.args.replicas,
+        revisionHistoryLimit: 5,
+        strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+        selector: { matchLabels: w.selector },
+        template: w.template,
+      },
+    },
+    { parent: w.parent },
+  );
+}
+
+/** Stateful pods with stable names (a headless Service) and, optionally, a volume each. */
+function statefulSet(w: WorkloadParts): k8s.apps.v1.StatefulSet {
+  const { args } = w;
+  // The governing headless Service gives each pod a stable DNS name (peer discovery, replicas).
+  const headless = new k8s.core.v1.Service(
+    `${w.name}-headless`,
+    {
+      metadata: {
+        ...w.metadata,
+        name: `${args.identity.instance ?? args.identity.name}-headless`,
+      },
+      spec: {
+        clusterIP: "None",
+        publishNotReadyAddresses: true,
+        selector: w.selector,
+        ports: w.servicePorts,
+      },
+    },
+    { parent: w.parent },
+  );
+  const pv = args.persistentVolume;
+  return new k8s.apps.v1.StatefulSet(
+    w.name,
+    {
+      metadata: w.metadata,
+      spec: {
+        replicas: args.replicas,
+        serviceName: headless.metadata.name,
+        podManagementPolicy: args.podManagementPolicy ?? "OrderedReady",
+        updateStrategy: { type: "RollingUpdate" },
+        revisionHistoryLimit: 5,
+        selector: { matchLabels: w.selector },
+        template: w.template,
+        persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+        volumeClaimTemplates: pv
+          ? [
+              {
+                metadata: { name: pv.name, labels: w.metadata.labels },
+                spec: {
+                  accessModes: ["ReadWriteOnce"],
+                  storageClassName: pv.storageClass,
+                  resources: { requests: { storage: pv.size } },
+                },
+              },
+            ]
+          : undefined,
+      },
+    },
+    { parent: w.parent },
+  );
+}
+
+/** One pod run to completion (a migration). */
+function job(w: WorkloadParts): k8s.batch.v1.Job {
+  // Pulumi waits for the Job to complete, so whatever depends on it (a Deployment whose schema
+  // it migrates) rolls out only after it succeeded. The provider gives up after 10 minutes by
+  // default; with a deadline, it waits a minute longer than Kubernetes, so that a slow Job is
+  // not abandoned while it still runs and a failed one is reported with Kubernetes' reason.
+  const deadline = w.args.job?.activeDeadlineSeconds;
+  const wait = deadline === undefined ? undefined : `${deadline + 60}s`;
+  return new k8s.batch.v1.Job(
+    w.name,
+    {
+      metadata: w.metadata,
+      spec: {
+        backoffLimit: w.args.job?.backoffLimit ?? 2,
+        ttlSecondsAfterFinished: w.args.job?.ttlSecondsAfterFinished ?? 86400,
+        activeDeadlineSeconds: deadline,
+        template: w.template,
+      },
+    },
+    { parent: w.parent, customTimeouts: wait ? { create: wait, update: wait } : undefined },
+  );
+}
+
+/** The builder of each kind's workload object. */
+const buildKind = { Deployment: deployment, StatefulSet: statefulSet, Job: job } as const;
+
+/** Admits exactly the declared callers and allows exactly the declared egress. */
+function networkPolicy(w: WorkloadParts): k8s.networking.v1.NetworkPolicy {
+  const tcp = (ports: number[]) => ports.map((port) => ({ protocol: "TCP", port }));
+  return new k8s.networking.v1.NetworkPolicy(
+    w.name,
+    {
+      metadata: w.metadata,
+      spec: {
+        podSelector: { matchLabels: w.selector },
+        policyTypes: ["Ingress", "Egress"],
+        ingress: (w.args.ingress ?? []).map((r) => ({
+          from: r.from.map(peerSelector),
+          ports: tcp(r.ports),
+        })),
+        egress: (w.args.egress ?? []).map((r) => ({
+          to: r.to.map(peerSelector),
+          ports: tcp(r.ports),
+        })),
+      },
+    },
+    { parent: w.parent },
+  );
+}
+
+/** Lets a node drain evict one pod at a time. */
+function disruptionBudget(w: WorkloadParts): k8s.policy.v1.PodDisruptionBudget {
+  return new k8s.policy.v1.PodDisruptionBudget(
+    w.name,
+    { metadata: w.metadata, spec: { maxUnavailable: 1, selector: { matchLabels: w.selector } } },
+    { parent: w.parent },
+  );
 }
 
 /** Applies the hardened security context and mounts the container's writable paths. */
