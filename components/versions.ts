@@ -36,3 +36,13 @@ export const platformImages = {
    */
   postgresBackup: "ghcr.io/auditflow/postgres-backup:16.6-age1.2.1",
 } as const;
+
+/**
+ * kube-vip: the virtual IP of the API server and of LoadBalancer Services (ARP mode), and its cloud
+ * provider, which hands Services addresses from the configured range. Deployed by K3s itself from
+ * its manifests directory on the servers (see components/cluster/kube-vip.ts).
+ */
+export const kubeVipImages = {
+  kubeVip: "ghcr.io/kube-vip/kube-vip:v0.8.9",
+  cloudProvider: "ghcr.io/kube-vip/kube-vip-cloud-provider:v0.0.12",
+} as const;

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Installs or upgrades K3s on this node in place. Runs as root over SSH (K3sCluster), on create and
+# on every update (a new version or configuration); never uninstalls.
+#
+# The upstream installer is fetched from a pinned URL and runs only when its SHA-256 matches; it then
+# downloads the K3s binary and checks it against the release's own checksum file. The node's K3s
+# configuration is a file (/etc/rancher/k3s/config.yaml, mode 0600: it holds the join token and the
+# etcd snapshot store's key), so no secret is ever on a command line.
+#
+# Idempotent: with the version installed and every file unchanged it does nothing and says
+# "k3s-install: no change".
+#
+# Environment:
+#   K3S_VERSION        required  release to run, e.g. v1.31.6+k3s1
+#   K3S_ROLE           required  server | agent
+#   K3S_CONFIG         required  the node's config.yaml
+#   INSTALLER_URL      required  where the installer script is fetched from
+#   INSTALLER_SHA256   optional  its expected SHA-256 (the install refuses to run without it)
+#   AUDIT_POLICY       optional  servers: the API server's audit policy (YAML); empty on agents
+#   KUBE_VIP_MANIFEST  optional  servers: kube-vip's manifest for K3s' auto-deploy directory; may be empty
+#   ETCD_S3_CA         optional  servers: PEM bundle of the snapshot store's CA; may be empty
+set -euo pipefail
+
+: "${K3S_VERSION:?}" "${K3S_ROLE:?}" "${K3S_CONFIG:?}" "${INSTALLER_URL:?}"
+INSTALLER_SHA256=${INSTALLER_SHA256:-}
+AUDIT_POLICY=${AUDIT_POLICY:-}
+KUBE_VIP_MANIFEST=${KUBE_VIP_MANIFEST:-}
+ETCD_S3_CA=${ETCD_S3_CA:-}
+case "$K3S_ROLE" in server | agent) ;; *)
+  echo "k3s-install: K3S_ROLE must be server or agent, not '$K3S_ROLE'" >&2
+  exit 2
+  ;;
+esac
+
+changes=0
+note() { echo "k3s-install: $*"; }
+put_file() {
+  local path=$1 mode=$2 content=$3 tmp
+  if [ -f "$path" ] && [ "$(stat -c %a "$path")" = "$mode" ] &&
+    printf '%s\n' "$content" | cmp -s - "$path"; then
+    return 1
+  fi
+  mkdir -p "$(dirname "$path")"
+  tmp=$(mktemp "$path.XXXXXX")
+  chmod "$mode" "$tmp"
+  printf '%s\n' "$content" >"$tmp"
+  mv -f "$tmp" "$path"
+  changes=$((changes + 1))
+  note "changed: $path"
+  return 0
+}
+remove_file() {
+  if [ -e "$1" ]; then
+    rm -f "$1"
+    changes=$((changes + 1))
+    note "removed: $1"
+  fi
+}
+
+put_file /etc/rancher/k3s/config.yaml 600 "$K3S_CONFIG" || true
+if [ "$K3S_ROLE" = server ]; then
+  [ -n "$AUDIT_POLICY" ] || {
+    echo "k3s-install: AUDIT_POLICY is required on a server" >&2
+    exit 2
+  }
+  put_file /etc/rancher/k3s/audit-policy.yaml 600 "$AUDIT_POLICY" || true
+  mkdir -p /var/lib/rancher/k3s/server/logs && chmod 700 /var/lib/rancher/k3s/server/logs
+  if [ -n "$KUBE_VIP_MANIFEST" ]; then
+    put_file /var/lib/rancher/k3s/server/manifests/kube-vip.yaml 600 "$KUBE_VIP_MANIFEST" || true
+  else
+    remove_file /var/lib/rancher/k3s/server/manifests/kube-vip.yaml
+  fi
+  if [ -n "$ETCD_S3_CA" ]; then
+    put_file /etc/rancher/k3s/etcd-s3-ca.pem 644 "$ETCD_S3_CA" || true
+  fi
+fi
+
+service=k3s
+[ "$K3S_ROLE" = agent ] && service=k3s-agent
+installed=""
+if [ -x /usr/local/bin/k3s ]; then
+  installed=$(/usr/local/bin/k3s --version 2>/dev/null | awk 'NR == 1 { print $3 }')
+fi
+if [ "$installed" = "$K3S_VERSION" ] && [ -f "/etc/systemd/system/$service.service" ] && [ "$changes" -eq 0 ]; then
+  note "no change ($K3S_VERSION installed, configuration unchanged)"
+  exit 0
+fi
+
+[[ "$INSTALLER_SHA256" =~ ^[0-9a-f]{64}$ ]] || {
+  echo "k3s-install: no SHA-256 for the installer: set cluster.installScriptSha256 (see README, 'Installing K3s'); refusing to run an unverified script" >&2
+  exit 2
+}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+curl -fsSL --proto '=https,http' --retry 3 -o "$work/install.sh" "$INSTALLER_URL" || {
+  echo "k3s-install: could not fetch the installer from $INSTALLER_URL" >&2
+  exit 1
+}
+got=$(sha256sum "$work/install.sh" | cut -d' ' -f1)
+if [ "$got" != "$INSTALLER_SHA256" ]; then
+  echo "k3s-install: installer from $INSTALLER_URL has SHA-256 $got, expected $INSTALLER_SHA256; not running it" >&2
+  exit 1
+fi
+note "installer verified (sha256 $got)"
+
+if [ -n "$installed" ] && [ "$installed" != "$K3S_VERSION" ]; then
+  note "upgrading $installed -> $K3S_VERSION"
+else
+  note "installing $K3S_VERSION ($K3S_ROLE)"
+fi
+# INSTALL_K3S_FORCE_RESTART: the installer only restarts when its own files change; a changed
+# config.yaml must restart K3s too.
+INSTALL_K3S_VERSION=$K3S_VERSION INSTALL_K3S_EXEC=$K3S_ROLE INSTALL_K3S_FORCE_RESTART=true \
+  sh "$work/install.sh"
+note "$K3S_ROLE $K3S_VERSION running"
