@@ -24,6 +24,28 @@ import { amqpQueues, amqpRoles } from "../components/apps/catalog";
 
 const config = loadConfig();
 
+/** etcd snapshots, copied off-site to the backups' S3-compatible store when asked. */
+function etcdSnapshots(c: StackConfig) {
+  const snap = c.cluster.etcdSnapshots;
+  if (!snap) return {};
+  const store = snap.offsite ? c.data.backups.offsite : undefined;
+  return {
+    etcdSnapshots: {
+      schedule: snap.schedule,
+      retention: snap.retention,
+      s3: store && {
+        endpoint: store.endpoint,
+        bucket: store.bucket,
+        folder: [store.prefix, "etcd"].filter(Boolean).join("/"),
+        region: store.region,
+        accessKeyId: store.accessKeyId,
+        caBundle: store.caBundle,
+      },
+    },
+    etcdS3SecretKey: store ? c.backupOffsiteSecretKey : undefined,
+  };
+}
+
 /** The Kubernetes provider for the stack's provisioning mode. */
 function clusterProvider(c: StackConfig): {
   provider: k8s.Provider;
@@ -39,6 +61,13 @@ function clusterProvider(c: StackConfig): {
         sshPrivateKey: c.sshPrivateKey!,
         sshPort: cluster.sshPort,
         apiAddress: cluster.apiAddress,
+        adminCidrs: cluster.adminCidrs ?? [],
+        installerSha256: cluster.installScriptSha256,
+        vip: cluster.vip,
+        containerLogs: cluster.containerLogs,
+        journal: cluster.journal,
+        drainTimeoutSeconds: cluster.drainTimeoutSeconds,
+        ...etcdSnapshots(c),
       });
       return { provider: k3sCluster.provider, kubeconfig: k3sCluster.kubeconfig };
     }

@@ -114,6 +114,7 @@ export function crossFieldRules(raw: Record<string, unknown>, issue: Issue): voi
     );
   }
   provisioningRules(c.rawCluster, c.sshPrivateKey, issue);
+  if (c.cluster) clusterLifecycleRules(c.cluster, c.data, issue);
   const nodes = c.cluster?.nodes;
   const nodeNames = new Set(nodes?.map((n) => n.name));
   const archs = new Set(nodes?.map((n) => n.arch));
@@ -186,6 +187,47 @@ function nodeRules(nodes: NodeSpec[], issue: Issue): void {
       `has ${servers} servers; embedded etcd needs 1 server or an odd number (3, 5, ...) to keep quorum`,
     );
   }
+}
+
+/**
+ * K3s lifecycle rules for a cluster the program installs: the firewall needs the operators'
+ * networks and IPv4 node addresses, several servers need a virtual IP for apiAddress to survive
+ * one, and off-site etcd snapshots go to the backups' store.
+ */
+function clusterLifecycleRules(
+  cluster: z.infer<typeof clusterSchema>,
+  data: DataConfig | undefined,
+  issue: Issue,
+): void {
+  if (cluster.provisioning !== "ssh") return;
+  if (!cluster.adminCidrs)
+    issue(
+      ["cluster", "adminCidrs"],
+      "is required when cluster.provisioning is 'ssh': the networks SSH and the API server admit besides the nodes, e.g. [192.168.50.0/24]",
+    );
+  cluster.nodes.forEach((n, i) => {
+    if (!ipv4Pattern.test(n.address))
+      issue(
+        ["cluster", "nodes", i, "address"],
+        `"${n.address}" must be an IPv4 address when cluster.provisioning is 'ssh' (the host firewall lists node addresses)`,
+      );
+    if (cluster.vip && n.address === cluster.vip.address)
+      issue(
+        ["cluster", "vip", "address"],
+        `is node ${n.name}'s own address; the virtual IP must be a free address`,
+      );
+  });
+  const servers = cluster.nodes.filter((n) => n.role === "server").length;
+  if (servers > 1 && !cluster.vip)
+    issue(
+      ["cluster", "vip"],
+      `is required with ${servers} servers: without a virtual IP, apiAddress is lost with the server that holds it`,
+    );
+  if (cluster.etcdSnapshots?.offsite && data && !data.backups.offsite)
+    issue(
+      ["cluster", "etcdSnapshots", "offsite"],
+      "needs data.backups.offsite: etcd snapshots are copied to the same S3-compatible store as the backups",
+    );
 }
 
 /** The provisioning mode decides which other settings are required. */

@@ -9,6 +9,7 @@ import { bytes, bytesPattern, cpuMillis, cpuPattern } from "../components/lib/qu
 import { parseImage } from "../components/lib/image";
 import {
   ipv4CidrPattern,
+  ipv4Pattern,
   ipv4Source,
   s3BucketPattern,
   s3PrefixPattern,
@@ -108,6 +109,69 @@ const nodeSchema = z.strictObject({
 });
 export type NodeSpec = z.infer<typeof nodeSchema>;
 
+/** Five-field cron expression. */
+const cron = z
+  .string()
+  .regex(/^(\S+\s+){4}\S+$/, { error: "must be a five-field cron expression" });
+const ipv4Address = z.string().regex(ipv4Pattern, { error: "must be an IPv4 address" });
+const logSize = z
+  .string()
+  .regex(/^[1-9]\d*(Ki|Mi|Gi)$/, { error: "must be a size such as 10Mi (Ki, Mi or Gi)" });
+const journalSize = z
+  .string()
+  .regex(/^[1-9]\d*[KMG]$/, { error: "must be a journald size such as 500M (K, M or G)" });
+
+/**
+ * The K3s lifecycle settings (issue #11): installer pin, host firewall, virtual IP, log limits,
+ * etcd snapshots, upgrade timeouts. Used with provisioning "ssh".
+ */
+const clusterLifecycleKeys = {
+  installScriptSha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, {
+      error: "must be the installer's SHA-256: 64 lower-case hex digits (sha256sum install.sh)",
+    })
+    .optional(),
+  adminCidrs: z
+    .array(
+      z.string().regex(ipv4CidrPattern, { error: "must be an IPv4 CIDR such as 192.168.50.0/24" }),
+    )
+    .min(1, {
+      error:
+        "must list at least one network (the firewall admits SSH and the API only from these and the nodes)",
+    })
+    .optional(),
+  vip: z
+    .strictObject({
+      address: ipv4Address,
+      interface: z.string().regex(/^[a-zA-Z0-9_.-]{1,15}$/, {
+        error: "must be a network interface name such as eth0",
+      }),
+      servicesRange: z.string().superRefine((v, ctx) => {
+        const range = v.split("-");
+        const ok =
+          ipv4CidrPattern.test(v) ||
+          (range.length === 2 && range.every((a) => ipv4Pattern.test(a)));
+        if (!ok)
+          ctx.addIssue({
+            code: "custom",
+            message: "must be an IPv4 range a.b.c.d-a.b.c.e or a CIDR such as 192.168.70.200/29",
+          });
+      }),
+    })
+    .optional(),
+  containerLogs: z.strictObject({ maxSize: logSize, maxFiles: positiveInt(20) }).optional(),
+  journal: z.strictObject({ maxUse: journalSize, maxFile: journalSize }).optional(),
+  etcdSnapshots: z
+    .strictObject({
+      schedule: cron,
+      retention: positiveInt(100),
+      offsite: z.boolean().optional(),
+    })
+    .optional(),
+  drainTimeoutSeconds: positiveInt(7200).optional(),
+};
+
 export const clusterSchema = z.strictObject({
   provisioning: z.enum(["ssh", "kubeconfig", "render"]),
   k3sVersion: z
@@ -127,6 +191,7 @@ export const clusterSchema = z.strictObject({
   renderDir: z.string().min(1).optional(),
   storageClass: z.string().regex(dns1123Label, { error: "must be a DNS-1123 label" }).optional(),
   nodes: z.array(nodeSchema).min(1, { error: "must list at least one node" }),
+  ...clusterLifecycleKeys,
 });
 
 const placementSchema = z.strictObject({

@@ -2,23 +2,34 @@ import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { loadShellScript } from "../lib/shell";
+import { renderAuditPolicy } from "./audit-policy";
+import {
+  configDigest,
+  type EtcdSnapshotArgs,
+  type K3sNodeConfig,
+  renderK3sConfig,
+} from "./k3s-config";
+import { renderKubeVip, type KubeVipArgs } from "./kube-vip";
+import { NodePrep } from "./node-prep";
+import { RUN_AS_ROOT, scriptStdin } from "./remote-script";
 
 /** A machine in the cluster, as the stack declares it. */
 export interface K3sNode {
   /** Node name (becomes the Kubernetes node name). */
   name: string;
-  /** IP address or DNS name reachable over SSH from where `pulumi up` runs. */
+  /** IPv4 address reachable over SSH from where `pulumi up` runs (also used in the firewall). */
   address: string;
-  /** CPU architecture. */
+  /** CPU architecture. arm64 nodes are taken to be Raspberry Pis (memory cgroup kernel arguments). */
   arch: "arm64" | "amd64";
-  /** "server" runs the control plane (embedded etcd when there are several), "agent" only workloads. */
+  /** "server" runs the control plane (embedded etcd), "agent" only workloads. */
   role: "server" | "agent";
 }
 
 export interface K3sClusterArgs {
   /** Nodes to install; the first server initialises the cluster. Required. */
   nodes: readonly K3sNode[];
-  /** K3s release to install, e.g. v1.31.6+k3s1. Required. */
+  /** K3s release to install or upgrade to, e.g. v1.31.6+k3s1. Required. */
   k3sVersion: string;
   /** SSH user with passwordless sudo on every node. Required. */
   sshUser: string;
@@ -26,101 +37,239 @@ export interface K3sClusterArgs {
   sshPrivateKey: pulumi.Input<string>;
   /** SSH port. Defaults to 22. */
   sshPort?: number;
-  /** Address clients use for the API server (a VIP or DNS name in HA). Defaults to the first server's address. */
+  /** Address clients use for the API server (the virtual IP or a DNS name for it). Defaults to the VIP, else the first server's address. */
   apiAddress?: string;
+  /** Networks operators and CI reach SSH and the API server from (host firewall). Required. */
+  adminCidrs: readonly string[];
+  /** The installer script's URL. Defaults to the script at the release's tag on GitHub. */
+  installerUrl?: string;
+  /** SHA-256 of that script; the install refuses to run without a match. Defaults to none (the install then refuses to run). */
+  installerSha256?: string;
+  /** Virtual IP of the API server and LoadBalancer Services (kube-vip). Defaults to none (apiAddress then dies with its server). */
+  vip?: KubeVipArgs;
+  /** Container log rotation by the kubelet. Defaults to 10Mi and 5 files. */
+  containerLogs?: { maxSize: string; maxFiles: number };
+  /** journald limits on every node. Defaults to 500M in all, 50M per file. */
+  journal?: { maxUse: string; maxFile: string };
+  /** Scheduled etcd snapshots, optionally copied to an S3-compatible store. Defaults to none. */
+  etcdSnapshots?: EtcdSnapshotArgs;
+  /** Secret key of the snapshot store (secret). Required with etcdSnapshots.s3. */
+  etcdS3SecretKey?: pulumi.Input<string>;
+  /** Seconds a drain may take (PDBs honoured) before the upgrade stops. Defaults to 600. */
+  drainTimeoutSeconds?: number;
+  /** Seconds a node may take to be Ready on the new version. Defaults to 600. */
+  readyTimeoutSeconds?: number;
+  /** Re-read the kubeconfig at least this often (days, on `pulumi up`). Defaults to 30. */
+  kubeconfigRefreshDays?: number;
+  /** Renew the admin client certificate when it expires within this many days. Defaults to 60. */
+  certRenewDays?: number;
+  /** Clock for the kubeconfig refresh period (tests). Defaults to Date.now. */
+  now?: () => number;
 }
 
+const installScript = loadShellScript(__dirname, "k3s-install.sh", {
+  K3S_VERSION: "required",
+  K3S_ROLE: "required",
+  K3S_CONFIG: "required",
+  INSTALLER_URL: "required",
+  INSTALLER_SHA256: "optional",
+  AUDIT_POLICY: "optional",
+  KUBE_VIP_MANIFEST: "optional",
+  ETCD_S3_CA: "optional",
+});
+const drainScript = loadShellScript(__dirname, "k3s-drain.sh", {
+  NODE_NAME: "required",
+  K3S_VERSION: "required",
+  CONFIG_DIGEST: "required",
+  DRAIN_TIMEOUT: "required",
+});
+const readyScript = loadShellScript(__dirname, "k3s-ready.sh", {
+  NODE_NAME: "required",
+  K3S_VERSION: "required",
+  CONFIG_DIGEST: "required",
+  READY_TIMEOUT: "required",
+});
+const kubeconfigScript = loadShellScript(__dirname, "k3s-kubeconfig.sh", {
+  RENEW_DAYS: "required",
+});
+
+/** The upstream installer at a release's tag. */
+export const installerUrlFor = (version: string) =>
+  `https://raw.githubusercontent.com/k3s-io/k3s/${encodeURIComponent(version)}/install.sh`;
+
+const VERSION = /^v\d+\.\d+\.\d+\+k3s\d+$/;
+const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+
 /**
- * Installs K3s over SSH on the declared nodes: the first server with `--cluster-init` (embedded etcd,
- * so further servers make the control plane highly available), the other servers and the agents
- * joined with a generated token. Reads the kubeconfig back (secret) and offers a Kubernetes provider.
+ * K3s over SSH with a safe lifecycle.
  *
- * The bundled servicelb is disabled; Traefik stays as the ingress controller. Secrets are encrypted at
- * rest (`--secrets-encryption`), and the kubeconfig file on the nodes is readable by root only.
+ * Per node, in order: NodePrep (hardening, see node-prep.ts), then three commands that together are
+ * one careful step: `drain` (on the first server: cordon and drain the node, PDBs honoured),
+ * `install` (on the node: the pinned installer at the wanted version with the node's config file),
+ * `ready` (on the first server: wait until the node is Ready on that version, uncordon it). Each
+ * node's step depends on the previous node's, servers first and then agents, so at most one node
+ * is ever out of service.
+ *
+ * Upgrades are updates, never replacements: the version and the configuration reach the commands
+ * through their stdin (their `update` reruns the same idempotent scripts), no command has
+ * `triggers`, and only `install` has a `delete` (the uninstall script), so the uninstall runs on
+ * `pulumi destroy` and nowhere else. What would still replace a node's commands is a change of
+ * its SSH connection (@pulumi/command marks `connection` replace-on-change): that is a different
+ * machine, and uninstalling from the old one is then right.
  */
 export class K3sCluster extends pulumi.ComponentResource {
   /** Kubeconfig pointing at apiAddress (secret). */
   public readonly kubeconfig: pulumi.Output<string>;
   /** Provider for everything deployed into the cluster. */
   public readonly provider: k8s.Provider;
+  /** The address clients use for the API server. */
+  public readonly apiAddress: string;
 
   constructor(name: string, args: K3sClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("auditflow:cluster:K3sCluster", name, {}, opts);
     const servers = args.nodes.filter((n) => n.role === "server");
     const agents = args.nodes.filter((n) => n.role === "agent");
     const first = servers[0];
-    if (!first) {
-      throw new Error(
-        `K3sCluster ${name}: nodes must include at least one node with role "server"`,
-      );
-    }
-    if (!/^v\d+\.\d+\.\d+\+k3s\d+$/.test(args.k3sVersion)) {
-      throw new Error(
-        `K3sCluster ${name}: k3sVersion "${args.k3sVersion}" must look like v1.31.6+k3s1`,
-      );
-    }
-    const apiAddress = args.apiAddress ?? first.address;
+    validate(name, args, first);
+    if (!first) throw new Error("unreachable");
+    const apiAddress = args.apiAddress ?? args.vip?.address ?? first.address;
+    this.apiAddress = apiAddress;
+    const sshPort = args.sshPort ?? 22;
 
     const token = new random.RandomPassword(
       `${name}-token`,
       { length: 48, special: false },
       { parent: this, additionalSecretOutputs: ["result"] },
     );
-
     const connection = (n: K3sNode): command.types.input.remote.ConnectionArgs => ({
       host: n.address,
-      port: args.sshPort ?? 22,
+      port: sshPort,
       user: args.sshUser,
       privateKey: args.sshPrivateKey,
     });
-    // The token reaches the install through the environment of the remote command, never its text.
-    const install = (n: K3sNode, mode: string, extra: string[], dependsOn: pulumi.Resource[]) =>
-      new command.remote.Command(
+    const s3Secret = args.etcdSnapshots?.s3 ? pulumi.secret(args.etcdS3SecretKey!) : undefined;
+    const tlsSans = [
+      ...new Set([
+        apiAddress,
+        ...(args.vip ? [args.vip.address] : []),
+        ...servers.map((s) => s.address),
+      ]),
+    ];
+    const joinUrl = `https://${first.address}:6443`;
+    const auditPolicy = renderAuditPolicy();
+    const kubeVip = args.vip ? renderKubeVip(args.vip) : "";
+
+    let previous: pulumi.Resource[] = [];
+    for (const n of [...servers, ...agents]) {
+      const prep = new NodePrep(
         `${name}-${n.name}`,
         {
           connection: connection(n),
-          environment: {
-            INSTALL_K3S_VERSION: args.k3sVersion,
-            INSTALL_K3S_EXEC: [mode, `--node-name=${n.name}`, ...extra].join(" "),
-            K3S_TOKEN: pulumi.secret(token.result),
+          sshPort,
+          raspberryPi: n.arch === "arm64",
+          firewall: {
+            role: n.role,
+            nodeAddresses: args.nodes.map((x) => x.address),
+            serverAddresses: servers.map((x) => x.address),
+            adminCidrs: args.adminCidrs,
           },
-          create: "curl -sfL https://get.k3s.io | sudo -E sh -s -",
-          delete:
-            mode === "agent"
-              ? "sudo /usr/local/bin/k3s-agent-uninstall.sh"
-              : "sudo /usr/local/bin/k3s-uninstall.sh",
-          triggers: [args.k3sVersion],
-          logging: "stderr",
+          journalMaxUse: args.journal?.maxUse,
+          journalMaxFile: args.journal?.maxFile,
         },
-        { parent: this, dependsOn },
+        { parent: this },
       );
+      const config: K3sNodeConfig = {
+        role: n.role,
+        nodeName: n.name,
+        clusterInit: n === first,
+        serverUrl: n === first ? undefined : joinUrl,
+        tlsSans,
+        containerLogMaxSize: args.containerLogs?.maxSize ?? "10Mi",
+        containerLogMaxFiles: args.containerLogs?.maxFiles ?? 5,
+        etcd: n.role === "server" ? args.etcdSnapshots : undefined,
+      };
+      const digest = configDigest(
+        config,
+        args.k3sVersion,
+        n.role === "server" ? [auditPolicy, kubeVip] : [],
+      );
+      const onFirst = (
+        suffix: string,
+        stdin: pulumi.Output<string>,
+        dependsOn: pulumi.Resource[],
+      ) =>
+        new command.remote.Command(
+          `${name}-${n.name}-${suffix}`,
+          { connection: connection(first), create: RUN_AS_ROOT, update: RUN_AS_ROOT, stdin },
+          { parent: this, dependsOn },
+        );
+      const drain = onFirst(
+        "drain",
+        scriptStdin(drainScript, {
+          NODE_NAME: n.name,
+          K3S_VERSION: args.k3sVersion,
+          CONFIG_DIGEST: digest,
+          DRAIN_TIMEOUT: String(args.drainTimeoutSeconds ?? 600),
+        }),
+        [prep.ready, ...previous],
+      );
+      const install = new command.remote.Command(
+        `${name}-${n.name}-install`,
+        {
+          connection: connection(n),
+          create: RUN_AS_ROOT,
+          update: RUN_AS_ROOT,
+          stdin: scriptStdin(installScript, {
+            K3S_VERSION: args.k3sVersion,
+            K3S_ROLE: n.role,
+            // Secret whatever the provider says about the token's secrecy: it holds the token.
+            K3S_CONFIG: pulumi.secret(
+              pulumi
+                .all([token.result, s3Secret ?? ""])
+                .apply(([t, s]) => renderK3sConfig(config, { token: t, s3SecretKey: s })),
+            ),
+            INSTALLER_URL: args.installerUrl ?? installerUrlFor(args.k3sVersion),
+            INSTALLER_SHA256: args.installerSha256 ?? "",
+            AUDIT_POLICY: n.role === "server" ? auditPolicy : "",
+            KUBE_VIP_MANIFEST: n.role === "server" ? kubeVip : "",
+            ETCD_S3_CA: (n.role === "server" && args.etcdSnapshots?.s3?.caBundle) || "",
+          }),
+          // `pulumi destroy` and nothing else: a version or configuration change is an update.
+          delete:
+            n.role === "agent"
+              ? "sudo -n /usr/local/bin/k3s-agent-uninstall.sh"
+              : "sudo -n /usr/local/bin/k3s-uninstall.sh",
+        },
+        { parent: this, dependsOn: [drain] },
+      );
+      const ready = onFirst(
+        "ready",
+        scriptStdin(readyScript, {
+          NODE_NAME: n.name,
+          K3S_VERSION: args.k3sVersion,
+          CONFIG_DIGEST: digest,
+          READY_TIMEOUT: String(args.readyTimeoutSeconds ?? 600),
+        }),
+        [install],
+      );
+      previous = [ready];
+    }
 
-    const serverFlags = [
-      `--tls-san=${apiAddress}`,
-      "--disable=servicelb",
-      "--secrets-encryption",
-      "--write-kubeconfig-mode=0600",
-    ];
-    const init = install(first, "server", ["--cluster-init", ...serverFlags], []);
-    const joinUrl = `--server=https://${first.address}:6443`;
-    const others = servers
-      .slice(1)
-      .map((n) => install(n, "server", [joinUrl, ...serverFlags], [init]));
-    const agentInstalls = agents.map((n) => install(n, "agent", [joinUrl], [init, ...others]));
-
+    // Re-read (renewing the certificate when due) at least every kubeconfigRefreshDays: the
+    // period number changes, and the command (which has no delete) runs again.
+    const refreshDays = args.kubeconfigRefreshDays ?? 30;
+    const period = Math.floor((args.now ?? Date.now)() / (refreshDays * 86_400_000));
     const readKubeconfig = new command.remote.Command(
       `${name}-kubeconfig`,
       {
         connection: connection(first),
-        create: "sudo cat /etc/rancher/k3s/k3s.yaml",
-        triggers: [args.k3sVersion],
+        create: RUN_AS_ROOT,
+        update: RUN_AS_ROOT,
+        stdin: scriptStdin(kubeconfigScript, { RENEW_DAYS: String(args.certRenewDays ?? 60) }),
+        triggers: [`refresh-period-${refreshDays}d-${period}`],
         logging: "none",
       },
-      {
-        parent: this,
-        dependsOn: [init, ...others, ...agentInstalls],
-        additionalSecretOutputs: ["stdout"],
-      },
+      { parent: this, dependsOn: previous, additionalSecretOutputs: ["stdout"] },
     );
     this.kubeconfig = pulumi.secret(
       readKubeconfig.stdout.apply((y) =>
@@ -134,4 +283,28 @@ export class K3sCluster extends pulumi.ComponentResource {
     );
     this.registerOutputs({ kubeconfig: this.kubeconfig });
   }
+}
+
+function validate(name: string, args: K3sClusterArgs, first: K3sNode | undefined): void {
+  const fail = (msg: string) => {
+    throw new Error(`K3sCluster ${name}: ${msg}`);
+  };
+  if (!first) fail('nodes must include at least one node with role "server"');
+  if (!VERSION.test(args.k3sVersion))
+    fail(`k3sVersion "${args.k3sVersion}" must look like v1.31.6+k3s1`);
+  for (const n of args.nodes)
+    if (!IPV4.test(n.address))
+      fail(
+        `node ${n.name}: address "${n.address}" must be an IPv4 address (the host firewall lists node addresses)`,
+      );
+  if (args.adminCidrs.length === 0)
+    fail(
+      "adminCidrs must list at least one network (otherwise the firewall locks the operators out)",
+    );
+  if (args.installerSha256 !== undefined && !/^[0-9a-f]{64}$/.test(args.installerSha256))
+    fail("installerSha256 must be 64 lower-case hex digits (sha256sum of the installer)");
+  if (args.vip && !IPV4.test(args.vip.address))
+    fail(`vip.address "${args.vip.address}" must be an IPv4 address`);
+  if (args.etcdSnapshots?.s3 && args.etcdS3SecretKey === undefined)
+    fail("etcdS3SecretKey is required when etcdSnapshots.s3 is set");
 }

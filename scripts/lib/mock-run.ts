@@ -29,6 +29,18 @@ export interface RecordedResource {
   secretPaths: string[];
   /** The state the mocks returned (inputs plus computed outputs). */
   state: Record<string, unknown>;
+  /** Resource options as the engine receives them in the RegisterResource request. */
+  request: RegisteredOptions;
+}
+
+/** The options of a RegisterResource request that decide how the engine orders and replaces. */
+export interface RegisteredOptions {
+  /** URNs the resource depends on (dependsOn and the resources its inputs came from). */
+  dependencies: string[];
+  /** Properties the program forces replacement on (`replaceOnChanges`). */
+  replaceOnChanges: string[];
+  /** `deleteBeforeReplace`. */
+  deleteBeforeReplace: boolean;
 }
 
 export interface RunOptions {
@@ -164,6 +176,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
   const preview = opts.preview ?? false;
   const recorded = new Map<string, RecordedResource>();
   const parents = new Map<string, string | undefined>();
+  const requests = new Map<string, RegisteredOptions>();
   const key = (type: string, name: string) => `${type}::${name}`;
 
   await pulumi.runtime.setMocks(
@@ -184,6 +197,11 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
           inputs: shown,
           secretPaths,
           state: mockState(args.type, args.name, urn, shown, preview),
+          request: requests.get(key(args.type, args.name)) ?? {
+            dependencies: [],
+            replaceOnChanges: [],
+            deleteBeforeReplace: false,
+          },
         });
         // Secrets stay secret in the returned state, as a real provider keeps them.
         return {
@@ -205,13 +223,25 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
   // The mock monitor does not pass the parent to newResource; note it on the way in.
   const monitor = pulumi.runtime.getMonitor() as unknown as {
     registerResource(
-      req: { getType(): string; getName(): string; getParent(): string },
+      req: {
+        getType(): string;
+        getName(): string;
+        getParent(): string;
+        getDependenciesList(): string[];
+        getReplaceonchangesList(): string[];
+        getDeletebeforereplace(): boolean;
+      },
       cb: unknown,
     ): unknown;
   };
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req, cb) => {
     parents.set(key(req.getType(), req.getName()), req.getParent() || undefined);
+    requests.set(key(req.getType(), req.getName()), {
+      dependencies: req.getDependenciesList(),
+      replaceOnChanges: req.getReplaceonchangesList(),
+      deleteBeforeReplace: req.getDeletebeforereplace(),
+    });
     return register(req, cb);
   };
 

@@ -74,8 +74,9 @@ test("--format json prints every resource without secret values", () => {
   expect(doc.stack).toBe("prod");
   expect(doc.summary.resources).toBe(doc.resources.length);
   expect(doc.resources.find((x: any) => x.type === "kubernetes:apps/v1:Deployment")).toBeDefined();
-  const install = doc.resources.find((x: any) => x.name === "k3s-prod-server-1");
+  const install = doc.resources.find((x: any) => x.name === "k3s-prod-server-1-install");
   expect(install.inputs.connection).toBe("[secret]");
+  expect(install.inputs.stdin).toBe("[secret]");
   expect(doc.outputs.kubeconfig).toBe("[secret]");
   expect(doc.outputs.cluster.provisioning).toBe("ssh");
   expect(r.stdout).not.toContain("SSH-KEY-MUST-NOT-LEAK");

@@ -162,9 +162,11 @@ describe.each(STACKS)("stack %s", (stack) => {
     expect(installs.length).toBeGreaterThan(0);
     for (const r of installs)
       expect([r.name, r.secretPaths]).toEqual([r.name, expect.arrayContaining(["connection"])]);
-    const nodeInstalls = installs.filter((r) => r.name !== "k3s-kubeconfig");
+    // The join token reaches each node in its config file, through the install command's stdin.
+    const nodeInstalls = installs.filter((r) => r.name.endsWith("-install"));
+    expect(nodeInstalls.length).toBeGreaterThan(0);
     for (const r of nodeInstalls)
-      expect([r.name, r.secretPaths]).toEqual([r.name, expect.arrayContaining(["environment"])]);
+      expect([r.name, r.secretPaths]).toEqual([r.name, expect.arrayContaining(["stdin"])]);
   });
 });
 
@@ -252,14 +254,23 @@ test("two plans of the same stack are identical (no spurious diff in previews)",
   expect(strip(b)).toBe(strip(a));
 });
 
-test("prod copies backups off-site with the stack's secret key, which stays secret", async () => {
+test("prod copies backups and etcd snapshots off-site with the stack's secret key, which stays secret", async () => {
   const key = "prod-offsite-key-from-the-stack";
   const rs = (await planStack("prod", { env: { AUDITFLOW_SECRET_BACKUP_OFFSITE_SECRET_KEY: key } }))
     .resources;
   const secret = rs.find((r) => r.name === "postgres-backup-offsite")!;
   expect((secret.inputs.stringData as Record<string, string>)["secret-access-key"]).toBe(key);
   expect(secret.secretPaths).toEqual(["stringData"]);
-  const elsewhere = rs.filter((r) => r !== secret).map((r) => JSON.stringify(r.inputs));
+  // The K3s servers write it into their config file (etcd snapshots): only in secret stdin.
+  const serverInstalls = rs.filter((r) => /^k3s-prod-server-\d-install$/.test(r.name));
+  expect(serverInstalls).toHaveLength(3);
+  for (const r of serverInstalls) {
+    expect(String(r.inputs.stdin)).toContain(`etcd-s3-secret-key: ${key}`);
+    expect(r.secretPaths).toContain("stdin");
+  }
+  const elsewhere = rs
+    .filter((r) => r !== secret && !serverInstalls.includes(r))
+    .map((r) => JSON.stringify(r.inputs));
   expect(elsewhere.filter((text) => text.includes(key))).toEqual([]);
   const backup = rs.find((r) => r.name === "postgres-backup-backup")!;
   const env = (backup.inputs.spec as any).jobTemplate.spec.template.spec.containers[0].env;

@@ -78,7 +78,7 @@ describe("stack files", () => {
 });
 
 describe("bad input is rejected with the key, the value and what is allowed", () => {
-  const cases: [string, (c: any) => void, string, RegExp][] = [
+  const cases: [string, (c: any) => void, string, RegExp, string?][] = [
     [
       "unknown top-level key",
       (c) => (c.replicaCount = 3),
@@ -411,10 +411,82 @@ describe("bad input is rejected with the key, the value and what is allowed", ()
       /at least 10/,
     ],
     ["structured value of the wrong type", (c) => (c.cluster = "k3s"), "cluster", /must be a map/],
+    // K3s lifecycle (issue #11)
+    [
+      "ssh provisioning without admin networks",
+      (c) => delete c.cluster.adminCidrs,
+      "cluster.adminCidrs",
+      /required when cluster.provisioning is 'ssh'.*networks/,
+    ],
+    [
+      "admin network that is not a CIDR",
+      (c) => (c.cluster.adminCidrs = ["192.168.50.0"]),
+      "cluster.adminCidrs[0]",
+      /IPv4 CIDR/,
+    ],
+    [
+      "node address that is a DNS name under ssh",
+      (c) => (c.cluster.nodes[0].address = "pi.example.internal"),
+      "cluster.nodes[0].address",
+      /must be an IPv4 address when cluster.provisioning is 'ssh'/,
+    ],
+    [
+      "malformed installer digest",
+      (c) => (c.cluster.installScriptSha256 = "ABC"),
+      "cluster.installScriptSha256",
+      /64 lower-case hex digits/,
+    ],
+    [
+      "several servers without a virtual IP",
+      (c) => delete c.cluster.vip,
+      "cluster.vip",
+      /required with 3 servers/,
+      "prod",
+    ],
+    [
+      "virtual IP that is a node's address",
+      (c) => (c.cluster.vip.address = "192.168.70.11"),
+      "cluster.vip.address",
+      /prod-server-1's own address/,
+      "prod",
+    ],
+    [
+      "malformed services range",
+      (c) => (c.cluster.vip.servicesRange = "192.168.70.200..220"),
+      "cluster.vip.servicesRange",
+      /IPv4 range/,
+      "prod",
+    ],
+    [
+      "container log size without a unit",
+      (c) => (c.cluster.containerLogs = { maxSize: "10", maxFiles: 5 }),
+      "cluster.containerLogs.maxSize",
+      /size such as 10Mi/,
+    ],
+    [
+      "journald size in Kubernetes units",
+      (c) => (c.cluster.journal = { maxUse: "500Mi", maxFile: "50M" }),
+      "cluster.journal.maxUse",
+      /journald size such as 500M/,
+    ],
+    [
+      "snapshot schedule that is not cron",
+      (c) => (c.cluster.etcdSnapshots.schedule = "hourly"),
+      "cluster.etcdSnapshots.schedule",
+      /five-field cron/,
+    ],
+    [
+      "off-site snapshots without the backups' store",
+      (c) => (c.cluster.etcdSnapshots.offsite = true),
+      "cluster.etcdSnapshots.offsite",
+      /needs data.backups.offsite/,
+    ],
   ];
 
-  test.each(cases)("%s", (_title, mutate, key, message) => {
-    const problems = problemsOf(mutate);
+  // A rest parameter: jest would take a fifth named parameter for its `done` callback.
+  test.each(cases)("%s", (...row) => {
+    const [, mutate, key, message, stack] = row;
+    const problems = problemsOf(mutate, stack);
     const found = problems.find((p) => p.key === `${PROJECT}:${key}`);
     expect(found).toBeDefined();
     expect(found!.message).toMatch(message);
