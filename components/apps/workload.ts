@@ -38,12 +38,19 @@ export interface ContainerSpec {
   writablePaths?: { name: string; mountPath: string; sizeLimit?: string; medium?: "Memory" }[];
   /** UID for this container when it differs from the pod's. Defaults to the pod's runAsUser. */
   runAsUser?: number;
+  /**
+   * Seconds the container waits in a preStop sleep (the kubelet's own sleep action, no binary
+   * needed) before it gets SIGTERM, so that endpoints, kube-proxy and the ingress stop sending it
+   * new requests first. The sleep counts against the pod's terminationGracePeriodSeconds, which
+   * must be longer. Defaults to none.
+   */
+  preStopSleepSeconds?: number;
 }
 
 /** An init container: runs to completion before the others start, so it has no probes. */
 export type InitContainerSpec = Omit<
   ContainerSpec,
-  "livenessProbe" | "readinessProbe" | "startupProbe"
+  "livenessProbe" | "readinessProbe" | "startupProbe" | "preStopSleepSeconds"
 >;
 
 /**
@@ -68,6 +75,25 @@ export interface EgressRule {
   ports: number[];
 }
 
+/** HorizontalPodAutoscaler settings of a Deployment (autoscaling/v2). */
+export interface Autoscaling {
+  /** Fewest pods. Required (>= 1). */
+  minReplicas: number;
+  /** Most pods. Required (>= minReplicas). */
+  maxReplicas: number;
+  /** Target average CPU utilization, percent of the CPU request. Defaults to none. */
+  cpuUtilization?: number;
+  /** Target average memory utilization, percent of the memory request. Defaults to none. */
+  memoryUtilization?: number;
+  /** Seconds of lower recommendations before scaling down. Defaults to 300 (Kubernetes' own). */
+  scaleDownStabilizationSeconds?: number;
+}
+
+/** The most pods a workload can run outside a rollout: the HPA's maximum, else its replicas. */
+export function peakReplicas(args: Pick<WorkloadArgs, "replicas" | "autoscaling">): number {
+  return args.autoscaling?.maxReplicas ?? args.replicas ?? 1;
+}
+
 export interface WorkloadArgs {
   /** Namespace of every object. Required. */
   namespace: pulumi.Input<string>;
@@ -80,8 +106,18 @@ export interface WorkloadArgs {
   kind?: "Deployment" | "StatefulSet" | "Job";
   /** Job settings (kind Job only). Defaults to backoffLimit 2, ttlSecondsAfterFinished 86400. */
   job?: { backoffLimit?: number; ttlSecondsAfterFinished?: number; activeDeadlineSeconds?: number };
-  /** Number of pods; > 1 adds a PodDisruptionBudget and spreading across nodes. Required. */
-  replicas: number;
+  /**
+   * Number of pods; > 1 adds a PodDisruptionBudget and spreading across nodes. Required unless
+   * `autoscaling` is set, and not allowed with it (the HorizontalPodAutoscaler owns the count).
+   */
+  replicas?: number;
+  /**
+   * Scale a Deployment with an autoscaling/v2 HorizontalPodAutoscaler between `minReplicas` and
+   * `maxReplicas` on CPU and/or memory utilization (percent of the requests). The Deployment then
+   * leaves `spec.replicas` out, so Pulumi's server-side apply never owns or resets the count; the
+   * PodDisruptionBudget and spreading follow `maxReplicas`. Defaults to none (fixed `replicas`).
+   */
+  autoscaling?: Autoscaling;
   /** Containers; the first is the main one (its ports make the Service). Required. */
   containers: ContainerSpec[];
   /** Init containers, hardened like the others. Defaults to none. */
@@ -109,6 +145,11 @@ export interface WorkloadArgs {
   podAnnotations?: Record<string, pulumi.Input<string>>;
   /** Seconds the pods get to shut down. Defaults to 30. */
   terminationGracePeriodSeconds?: number;
+  /**
+   * Seconds a Deployment rollout may go without progress before Kubernetes marks it failed
+   * (ProgressDeadlineExceeded), which fails `pulumi up`. Defaults to Kubernetes' 600.
+   */
+  progressDeadlineSeconds?: number;
   /** StatefulSet pod management: Parallel for clustered peers. Defaults to "OrderedReady". */
   podManagementPolicy?: "OrderedReady" | "Parallel";
   /** Whether to create a Service for the main container's ports. Defaults to true when it has ports. */
@@ -187,7 +228,7 @@ export class Workload extends pulumi.ComponentResource {
         : undefined;
     this.workload = buildKind[kind](parts);
     networkPolicy(parts);
-    if (args.replicas > 1 && kind !== "Job") disruptionBudget(parts);
+    if (peakReplicas(args) > 1 && kind !== "Job") disruptionBudget(parts);
 
     this.serviceName = serviceName;
     this.host =
@@ -254,18 +295,63 @@ function clusterService(w: WorkloadParts): pulumi.Output<string> {
   return svc.metadata.name;
 }
 
-/** Stateless pods, rolled out one extra pod at a time so capacity never drops. */
+/**
+ * Stateless pods, rolled out one extra pod at a time so capacity never drops. An autoscaled
+ * Deployment gets a stable name (its HorizontalPodAutoscaler refers to it) and no spec.replicas.
+ */
 function deployment(w: WorkloadParts): k8s.apps.v1.Deployment {
-  return new k8s.apps.v1.Deployment(
+  const { args } = w;
+  const d = new k8s.apps.v1.Deployment(
     w.name,
     {
-      metadata: w.metadata,
+      metadata: args.autoscaling
+        ? { ...w.metadata, name: args.identity.instance ?? args.identity.name }
+        : w.metadata,
       spec: {
-        replicas: w.args.replicas,
+        replicas: args.autoscaling ? undefined : args.replicas,
+        progressDeadlineSeconds: args.progressDeadlineSeconds,
         revisionHistoryLimit: 5,
         strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
         selector: { matchLabels: w.selector },
         template: w.template,
+      },
+    },
+    { parent: w.parent },
+  );
+  if (args.autoscaling) autoscaler(w, d, args.autoscaling);
+  return d;
+}
+
+/** The autoscaling/v2 HorizontalPodAutoscaler of an autoscaled Deployment. */
+function autoscaler(
+  w: WorkloadParts,
+  target: k8s.apps.v1.Deployment,
+  a: Autoscaling,
+): k8s.autoscaling.v2.HorizontalPodAutoscaler {
+  const metric = (resource: "cpu" | "memory", percent: number | undefined) =>
+    percent === undefined
+      ? []
+      : [
+          {
+            type: "Resource",
+            resource: {
+              name: resource,
+              target: { type: "Utilization", averageUtilization: percent },
+            },
+          },
+        ];
+  return new k8s.autoscaling.v2.HorizontalPodAutoscaler(
+    w.name,
+    {
+      metadata: w.metadata,
+      spec: {
+        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: target.metadata.name },
+        minReplicas: a.minReplicas,
+        maxReplicas: a.maxReplicas,
+        metrics: [...metric("cpu", a.cpuUtilization), ...metric("memory", a.memoryUtilization)],
+        behavior: {
+          scaleDown: { stabilizationWindowSeconds: a.scaleDownStabilizationSeconds ?? 300 },
+        },
       },
     },
     { parent: w.parent },
@@ -386,7 +472,12 @@ function disruptionBudget(w: WorkloadParts): k8s.policy.v1.PodDisruptionBudget {
 /** Applies the hardened security context and mounts the container's writable paths. */
 function hardenedContainer(
   c: InitContainerSpec &
-    Partial<Pick<ContainerSpec, "livenessProbe" | "readinessProbe" | "startupProbe">>,
+    Partial<
+      Pick<
+        ContainerSpec,
+        "livenessProbe" | "readinessProbe" | "startupProbe" | "preStopSleepSeconds"
+      >
+    >,
   extraMounts: k8s.types.input.core.v1.VolumeMount[] = [],
 ): k8s.types.input.core.v1.Container {
   return {
@@ -408,6 +499,10 @@ function hardenedContainer(
     livenessProbe: c.livenessProbe,
     readinessProbe: c.readinessProbe,
     startupProbe: c.startupProbe,
+    lifecycle:
+      c.preStopSleepSeconds === undefined
+        ? undefined
+        : { preStop: { sleep: { seconds: c.preStopSleepSeconds } } },
     securityContext: {
       runAsNonRoot: true,
       runAsUser: c.runAsUser,
@@ -440,7 +535,12 @@ export interface CompliantPodInput {
   restartPolicy?: "Always" | "OnFailure" | "Never";
   initContainers?: InitContainerSpec[];
   containers: (InitContainerSpec &
-    Partial<Pick<ContainerSpec, "livenessProbe" | "readinessProbe" | "startupProbe">>)[];
+    Partial<
+      Pick<
+        ContainerSpec,
+        "livenessProbe" | "readinessProbe" | "startupProbe" | "preStopSleepSeconds"
+      >
+    >)[];
   /** Extra mounts of the first container (a StatefulSet's volume). Defaults to none. */
   mainContainerMounts?: k8s.types.input.core.v1.VolumeMount[];
   volumes?: pulumi.Input<k8s.types.input.core.v1.Volume>[];
@@ -521,7 +621,7 @@ function placement(
         },
       }
     : undefined;
-  const replicated = args.replicas > 1;
+  const replicated = peakReplicas(args) > 1;
   return {
     nodeSelector: args.placement?.arch ? { "kubernetes.io/arch": args.placement.arch } : undefined,
     affinity:
@@ -572,9 +672,7 @@ export function validateWorkload(name: string, args: WorkloadArgs): void {
   const fail = (msg: string): never => {
     throw new Error(`Workload ${name}: ${msg}`);
   };
-  if (!Number.isInteger(args.replicas) || args.replicas < 1) {
-    fail(`replicas must be a whole number >= 1 (got ${args.replicas})`);
-  }
+  validateScaling(args, fail);
   if (args.containers.length === 0) fail("containers must list at least one container");
   if (args.persistentVolume && (args.kind ?? "Deployment") !== "StatefulSet") {
     fail("persistentVolume is only allowed with kind StatefulSet");
@@ -643,5 +741,62 @@ export function validateWorkload(name: string, args: WorkloadArgs): void {
     if (!c.livenessProbe || !c.readinessProbe) {
       fail(`container "${c.name}": livenessProbe and readinessProbe are required`);
     }
+  }
+}
+
+/** Replicas or autoscaling, the rollout deadline and the preStop sleep against the grace period. */
+function validateScaling(args: WorkloadArgs, fail: (msg: string) => never): void {
+  const kind = args.kind ?? "Deployment";
+  if (args.autoscaling) {
+    if (kind !== "Deployment") fail("autoscaling is only allowed with kind Deployment");
+    validateAutoscaling(args, fail);
+  } else if (args.replicas === undefined || !Number.isInteger(args.replicas) || args.replicas < 1) {
+    fail(`replicas must be a whole number >= 1 (got ${args.replicas})`);
+  }
+  const deadline = args.progressDeadlineSeconds;
+  if (deadline !== undefined && (!Number.isInteger(deadline) || deadline < 1))
+    fail(`progressDeadlineSeconds must be a whole number >= 1 (got ${deadline})`);
+  if (deadline !== undefined && kind !== "Deployment")
+    fail("progressDeadlineSeconds is only allowed with kind Deployment");
+  const grace = args.terminationGracePeriodSeconds ?? 30;
+  for (const c of args.containers) {
+    const sleep = c.preStopSleepSeconds;
+    if (sleep !== undefined && (!Number.isInteger(sleep) || sleep < 1 || sleep >= grace)) {
+      fail(
+        `container "${c.name}": preStopSleepSeconds must be a whole number from 1 to ${grace - 1}, below terminationGracePeriodSeconds ${grace} (got ${sleep})`,
+      );
+    }
+  }
+}
+
+/** An autoscaled workload: no fixed replicas, a sane range and at least one target. */
+function validateAutoscaling(args: WorkloadArgs, fail: (msg: string) => never): void {
+  const a = args.autoscaling!;
+  if (args.replicas !== undefined) {
+    fail(
+      `replicas must not be set with autoscaling (the HorizontalPodAutoscaler owns the count; got replicas ${args.replicas}); use autoscaling.minReplicas`,
+    );
+  }
+  const whole = (v: number, min: number) => Number.isInteger(v) && v >= min;
+  if (!whole(a.minReplicas, 1))
+    fail(`autoscaling.minReplicas must be a whole number >= 1 (got ${a.minReplicas})`);
+  if (!whole(a.maxReplicas, 1) || a.maxReplicas < a.minReplicas) {
+    fail(
+      `autoscaling.maxReplicas must be a whole number >= minReplicas ${a.minReplicas} (got ${a.maxReplicas})`,
+    );
+  }
+  if (a.cpuUtilization === undefined && a.memoryUtilization === undefined) {
+    fail("autoscaling needs a target: set cpuUtilization and/or memoryUtilization (percent)");
+  }
+  for (const key of ["cpuUtilization", "memoryUtilization"] as const) {
+    const v = a[key];
+    if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > 1000))
+      fail(`autoscaling.${key} must be a whole percent from 1 to 1000 (got ${v})`);
+  }
+  const window = a.scaleDownStabilizationSeconds;
+  if (window !== undefined && (!Number.isInteger(window) || window < 0 || window > 3600)) {
+    fail(
+      `autoscaling.scaleDownStabilizationSeconds must be a whole number from 0 to 3600 (got ${window})`,
+    );
   }
 }
