@@ -255,6 +255,8 @@ const services = Object.fromEntries(
         namespace: appsNs.name,
         image,
         replicas: spec.replicas,
+        autoscaling: spec.autoscaling,
+        rules: spec.rules,
         resources: spec.resources,
         placement: spec.placement,
         env: spec.env,

@@ -19,6 +19,7 @@ import {
   type PlatformConfig,
   type ServiceSpec,
 } from "./schema";
+import { peakReplicas, serviceOptionRules } from "./service-options";
 
 const secretLookingName = /(PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_?KEY|API_?KEY|CREDENTIAL)/i;
 
@@ -146,6 +147,7 @@ export function crossFieldRules(raw: Record<string, unknown>, issue: Issue): voi
         );
       }
     }
+    serviceOptionRules(s, i, issue);
     Object.keys(s.env ?? {}).forEach((k) => {
       if (secretLookingName.test(k)) {
         issue(
@@ -253,7 +255,7 @@ function provisioningRules(cluster: Record<string, unknown>, sshKey: unknown, is
 
 function quotaFits(services: ServiceSpec[], q: NamespaceSizing["quota"], issue: Issue): void {
   const sum = (f: (s: ServiceSpec) => number) =>
-    services.reduce((acc, s) => acc + f(s) * (s.replicas + 1), 0);
+    services.reduce((acc, s) => acc + f(s) * (peakReplicas(s) + 1), 0);
   const mi = (v: number) => v / 2 ** 20;
   const checks: [string, number, number, string][] = [
     ["requestsCpu", sum((s) => cpuMillis(s.resources.requests.cpu)), cpuMillis(q.requestsCpu), "m"],
@@ -275,11 +277,11 @@ function quotaFits(services: ServiceSpec[], q: NamespaceSizing["quota"], issue: 
     if (need > have) {
       issue(
         ["namespaces", "apps", "quota", key],
-        `is ${Math.round(have)}${unit} but the services need ${Math.ceil(need)}${unit} during a rolling update (replicas + 1 surge pod each); raise the quota or shrink the services`,
+        `is ${Math.round(have)}${unit} but the services need ${Math.ceil(need)}${unit} during a rolling update (replicas, or the autoscaling maximum, + 1 surge pod each); raise the quota or shrink the services`,
       );
     }
   }
-  const pods = services.reduce((acc, s) => acc + s.replicas + 1, 0);
+  const pods = services.reduce((acc, s) => acc + peakReplicas(s) + 1, 0);
   if (pods > q.pods) {
     issue(
       ["namespaces", "apps", "quota", "pods"],

@@ -17,6 +17,7 @@ import {
 import { EVICTION_POLICIES } from "../components/data/redis-config";
 
 import { SERVICE_NAMES } from "../components/apps/catalog";
+import { autoscalingSchema, rulesSchema } from "./service-options";
 
 export { SERVICE_NAMES };
 export type { ServiceName } from "../components/apps/catalog";
@@ -202,7 +203,11 @@ const placementSchema = z.strictObject({
 export const serviceSchema = z.strictObject({
   name: z.enum(SERVICE_NAMES),
   image: image.optional(),
-  replicas: positiveInt(20),
+  /** Fixed pod count; exactly one of replicas and autoscaling (serviceOptionRules). */
+  replicas: positiveInt(20).optional(),
+  autoscaling: autoscalingSchema.optional(),
+  /** Analysis rules (audit-log-analysis only), hot-reloaded from a ConfigMap. */
+  rules: rulesSchema.optional(),
   resources: resourcesSchema,
   placement: placementSchema.optional(),
   env: z

@@ -1,8 +1,44 @@
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Connection, connectionEgress, connectionEnv } from "../contracts";
 import type { ResourceSizes } from "../security/namespace";
+import { recommendedLabels } from "../lib/labels";
+import { AnalysisRule, renderRules, RULES_DIR } from "./analysis-rules";
 import { ServiceName, ServiceTraits } from "./catalog";
-import { Peer, Workload } from "./workload";
+import { Autoscaling, Peer, Workload } from "./workload";
+
+/**
+ * The metrics contract every AuditFlow service keeps: Prometheus text format at
+ * `GET /metrics` on the container port named `metrics` (METRICS_PORT in its environment), apart
+ * from the API port so that scraping never competes with requests. Pods also carry the
+ * prometheus.io/scrape, /port and /path annotations for scrapers that discover by annotation.
+ */
+export const METRICS = { portName: "metrics", port: 9464, path: "/metrics" } as const;
+
+/**
+ * Shutdown: the kubelet first sleeps PRESTOP_SECONDS (so endpoints, kube-proxy and Traefik stop
+ * routing to the pod), then sends SIGTERM; the app stops accepting, finishes in-flight work within
+ * its catalog drainSeconds (SHUTDOWN_TIMEOUT_SECONDS in its environment) and exits. The grace
+ * period covers both plus a margin for the process to exit before SIGKILL.
+ */
+export const PRESTOP_SECONDS = 10;
+const EXIT_MARGIN_SECONDS = 5;
+/** Image pull allowance (a cold pull on a Raspberry Pi) in the progress deadline. */
+const PULL_ALLOWANCE_SECONDS = 300;
+
+/** Termination grace of a service: preStop sleep, its drain time and a margin to exit. */
+export function terminationGraceSeconds(t: Pick<ServiceTraits, "drainSeconds">): number {
+  return PRESTOP_SECONDS + t.drainSeconds + EXIT_MARGIN_SECONDS;
+}
+
+/**
+ * Seconds a rollout may go without a new pod becoming available: a cold image pull, the startup
+ * probe's whole budget and two readiness periods. Past it the Deployment reports
+ * ProgressDeadlineExceeded and `pulumi up` fails instead of waiting on a stuck rollout.
+ */
+export function progressDeadlineSeconds(t: Pick<ServiceTraits, "startupSeconds">): number {
+  return PULL_ALLOWANCE_SECONDS + t.startupSeconds + 2 * 5;
+}
 
 export interface AuditFlowServiceArgs {
   /** Which of the four services this is. Required. */
@@ -13,8 +49,17 @@ export interface AuditFlowServiceArgs {
   namespace: pulumi.Input<string>;
   /** Image reference, exact tag or digest. Required. */
   image: string;
-  /** Pod count. Required. */
-  replicas: number;
+  /** Fixed pod count. Required unless autoscaling is set; not allowed with it. */
+  replicas?: number;
+  /** Autoscale with a HorizontalPodAutoscaler instead of a fixed count. Defaults to none. */
+  autoscaling?: Autoscaling;
+  /**
+   * Analysis rules, rendered into the ConfigMap `<service>-rules` mounted at RULES_DIR (only for a
+   * service whose traits say it reads rules). Defaults to none (no ConfigMap, no mount).
+   */
+  rules?: readonly AnalysisRule[];
+  /** Namespace whose pods (Prometheus) may scrape the metrics port. Defaults to "monitoring". */
+  metricsNamespace?: string;
   /** Container requests and limits. Required. */
   resources: ResourceSizes;
   /** Node names and/or architecture to run on. Defaults to anywhere. */
@@ -43,6 +88,8 @@ export class AuditFlowService extends pulumi.ComponentResource {
   public readonly peer: Peer;
   /** The underlying workload. */
   public readonly workload: Workload;
+  /** Name of the rules ConfigMap; undefined without rules. */
+  public readonly rulesConfigMap?: pulumi.Output<string>;
 
   constructor(name: string, args: AuditFlowServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("auditflow:apps:AuditFlowService", name, {}, opts);
@@ -61,24 +108,63 @@ export class AuditFlowService extends pulumi.ComponentResource {
         );
       }
     }
+    if (args.rules && !args.traits.readsRules) {
+      throw new Error(
+        `AuditFlowService ${args.service}: rules are only allowed for a service that reads analysis rules (its traits' readsRules)`,
+      );
+    }
     const t = args.traits;
     const http = (path: string) => ({ httpGet: { path, port: "http" } });
     this.port = t.port;
+    // The rules ConfigMap has a stable name: the pod template refers to the name only, so a rules
+    // change updates the ConfigMap in place and the kubelet refreshes the mounted directory, with
+    // no new ReplicaSet and no restart (an auto-named ConfigMap would be replaced on every change,
+    // and the new name would roll the pods).
+    const rules = args.rules
+      ? new k8s.core.v1.ConfigMap(
+          `${name}-rules`,
+          {
+            metadata: {
+              name: `${args.service}-rules`,
+              namespace: args.namespace,
+              labels: recommendedLabels({ name: args.service, component: t.component }),
+            },
+            data: renderRules(args.rules),
+          },
+          { parent: this },
+        )
+      : undefined;
+    this.rulesConfigMap = rules?.metadata.name;
     this.workload = new Workload(
       name,
       {
         namespace: args.namespace,
         identity: { name: args.service, component: t.component },
         replicas: args.replicas,
+        autoscaling: args.autoscaling,
         placement: args.placement,
+        terminationGracePeriodSeconds: terminationGraceSeconds(t),
+        progressDeadlineSeconds: progressDeadlineSeconds(t),
+        podAnnotations: {
+          "prometheus.io/scrape": "true",
+          "prometheus.io/port": String(METRICS.port),
+          "prometheus.io/path": METRICS.path,
+        },
+        volumes: rules ? [{ name: "rules", configMap: { name: rules.metadata.name } }] : undefined,
         containers: [
           {
             name: "app",
             image: args.image,
-            ports: [{ name: "http", containerPort: t.port }],
+            ports: [
+              { name: "http", containerPort: t.port },
+              { name: METRICS.portName, containerPort: METRICS.port },
+            ],
             env: [
               { name: "SERVICE_NAME", value: args.service },
               { name: "PORT", value: String(t.port) },
+              { name: "METRICS_PORT", value: String(METRICS.port) },
+              { name: "SHUTDOWN_TIMEOUT_SECONDS", value: String(t.drainSeconds) },
+              ...(rules ? [{ name: "RULES_DIR", value: RULES_DIR }] : []),
               ...Object.entries(args.env ?? {}).map(([k, v]) => ({ name: k, value: v })),
               ...connections.flatMap(connectionEnv),
             ],
@@ -100,9 +186,15 @@ export class AuditFlowService extends pulumi.ComponentResource {
               timeoutSeconds: 2,
               failureThreshold: 2,
             },
+            preStopSleepSeconds: PRESTOP_SECONDS,
+            // A directory mount (never subPath, which the kubelet does not refresh).
+            volumeMounts: rules ? [{ name: "rules", mountPath: RULES_DIR, readOnly: true }] : [],
           },
         ],
-        ingress: args.callers?.length ? [{ from: [...args.callers], ports: [t.port] }] : [],
+        ingress: [
+          ...(args.callers?.length ? [{ from: [...args.callers], ports: [t.port] }] : []),
+          { from: [{ namespace: args.metricsNamespace ?? "monitoring" }], ports: [METRICS.port] },
+        ],
         egress: connections.map(connectionEgress),
       },
       { parent: this },

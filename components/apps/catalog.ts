@@ -14,7 +14,7 @@ export type ServiceName = (typeof SERVICE_NAMES)[number];
 export interface ServiceTraits {
   /** `app.kubernetes.io/component`. */
   component: string;
-  /** HTTP port serving the API, health endpoints and /metrics. */
+  /** HTTP port serving the API and health endpoints. */
   port: number;
   /** Liveness endpoint: the process is alive. */
   livenessPath: string;
@@ -28,6 +28,13 @@ export interface ServiceTraits {
   migrationCommand?: readonly string[];
   /** Seconds the app may take to start before liveness applies. */
   startupSeconds: number;
+  /**
+   * Seconds the app needs after SIGTERM to finish in-flight work (HTTP requests, the message being
+   * processed) before it exits; sizes the termination grace period.
+   */
+  drainSeconds: number;
+  /** Whether it reads analysis rules from RULES_DIR (see analysis-rules.ts). */
+  readsRules?: boolean;
 }
 
 export const catalog: Readonly<Record<ServiceName, ServiceTraits>> = {
@@ -39,6 +46,7 @@ export const catalog: Readonly<Record<ServiceName, ServiceTraits>> = {
     uses: ["amqp"],
     calledBy: [],
     startupSeconds: 30,
+    drainSeconds: 10,
   },
   "audit-log-analysis": {
     component: "processor",
@@ -49,6 +57,8 @@ export const catalog: Readonly<Record<ServiceName, ServiceTraits>> = {
     calledBy: ["event-audit-dashboard"],
     migrationCommand: ["alembic", "upgrade", "head"],
     startupSeconds: 60,
+    drainSeconds: 30,
+    readsRules: true,
   },
   "event-audit-dashboard": {
     component: "frontend",
@@ -58,6 +68,7 @@ export const catalog: Readonly<Record<ServiceName, ServiceTraits>> = {
     uses: ["postgres", "redis"],
     calledBy: [],
     startupSeconds: 60,
+    drainSeconds: 30,
   },
   "notification-service": {
     component: "notifier",
@@ -67,6 +78,7 @@ export const catalog: Readonly<Record<ServiceName, ServiceTraits>> = {
     uses: ["amqp"],
     calledBy: [],
     startupSeconds: 30,
+    drainSeconds: 20,
   },
 };
 

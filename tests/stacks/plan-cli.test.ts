@@ -55,7 +55,7 @@ describe.each(["dev", "staging", "prod"])("plan --stack %s", (stack) => {
         kind: string;
         metadata: { name: string };
       };
-      expect(obj.apiVersion).toMatch(/^(v1|[a-z0-9.]+\/v1)$/);
+      expect(obj.apiVersion).toMatch(/^(v1|[a-z0-9.]+\/v1|autoscaling\/v2)$/);
       expect(obj.metadata.name).toMatch(/^[a-z0-9-]+$/);
       kinds.add(obj.kind);
     }

@@ -1,23 +1,5 @@
-import * as fs from "fs";
-import { parse } from "yaml";
 import { validateConfig } from "../../infra/validate";
-import { stackFile } from "../../scripts/lib/stack-config";
-
-const PROJECT = "auditflow-platform";
-
-/** The raw config of a stack file, keyed without the project prefix, plus a secret SSH key. */
-function rawConfig(stack: string): Record<string, unknown> {
-  const doc = parse(fs.readFileSync(stackFile(stack), "utf8")) as {
-    config: Record<string, unknown>;
-  };
-  const raw: Record<string, unknown> = {
-    sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY----- test",
-    backupVerifyIdentity: `AGE-SECRET-KEY-1${"Q".repeat(58)}`,
-    backupOffsiteSecretKey: "offsite-secret-key",
-  };
-  for (const [k, v] of Object.entries(doc.config)) raw[k.slice(PROJECT.length + 1)] = v;
-  return raw;
-}
+import { PROJECT, problemsOf, rawConfig } from "../helpers/stack-config";
 
 /** A valid off-site target, changed by `over`, added to a config's backups. */
 function offsite(c: any, over: Record<string, unknown> = {}) {
@@ -28,14 +10,6 @@ function offsite(c: any, over: Record<string, unknown> = {}) {
     egressCidrs: ["192.168.50.30/32"],
     ...over,
   };
-}
-
-function problemsOf(mutate: (c: any) => void, stack = "dev") {
-  const c = structuredClone(rawConfig(stack));
-  mutate(c);
-  const r = validateConfig(c, PROJECT);
-  if (r.ok) throw new Error("expected the configuration to be rejected");
-  return r.problems;
 }
 
 describe("stack files", () => {
@@ -66,7 +40,7 @@ describe("stack files", () => {
     expect(staging.cluster.nodes.map((n) => n.role).sort()).toEqual(["agent", "server"]);
     expect(prod.cluster.nodes.filter((n) => n.role === "server")).toHaveLength(3);
     expect(prod.cluster.nodes.filter((n) => n.role === "agent")).toHaveLength(2);
-    expect(prod.services.every((s) => s.replicas >= 2)).toBe(true);
+    expect(prod.services.every((s) => (s.replicas ?? s.autoscaling!.minReplicas) >= 2)).toBe(true);
   });
 
   test("the validated config is frozen", () => {
