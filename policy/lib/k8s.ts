@@ -128,3 +128,67 @@ export function selects(
 ): boolean {
   return Object.entries(selector ?? {}).every(([k, v]) => labels?.[k] === v);
 }
+
+/** The replica range a HorizontalPodAutoscaler gives its target. */
+export interface ReplicaRange {
+  min: number;
+  max: number;
+  /** `HorizontalPodAutoscaler <name>`, for messages. */
+  by: string;
+}
+
+const rangesOf = new WeakMap<object, Map<string, ReplicaRange>>();
+
+/**
+ * The HorizontalPodAutoscalers of a stack, keyed by the `namespace/Kind/name` of their target.
+ * `all` must be the array the policy engine handed over (the result is cached per array).
+ */
+function autoscaled(all: readonly { kind: string; props: K8sObject }[]): Map<string, ReplicaRange> {
+  const hit = rangesOf.get(all);
+  if (hit) return hit;
+  const map = new Map<string, ReplicaRange>();
+  for (const r of all) {
+    if (r.kind !== "HorizontalPodAutoscaler") continue;
+    const spec = r.props?.spec;
+    const ref = spec?.scaleTargetRef;
+    if (typeof ref?.name !== "string" || typeof spec?.maxReplicas !== "number") continue;
+    const ns = namespaceOf(r.props);
+    map.set(`${ns}/${ref.kind}/${ref.name}`, {
+      min: typeof spec.minReplicas === "number" ? spec.minReplicas : 1,
+      max: spec.maxReplicas,
+      by: `HorizontalPodAutoscaler ${r.props?.metadata?.name ?? "?"}`,
+    });
+  }
+  rangesOf.set(all, map);
+  return map;
+}
+
+/**
+ * The replicas a Deployment or StatefulSet runs: the range of the HorizontalPodAutoscaler that
+ * targets it (in `all`), else its fixed `spec.replicas` as both ends. Undefined for other kinds.
+ */
+export function replicaRange(
+  r: { kind: string; type: string; props: K8sObject },
+  all: readonly { kind: string; props: K8sObject }[],
+): ReplicaRange | undefined {
+  const w = workloadOf(r.type, r.props);
+  if (!w || w.replicas === undefined) return undefined;
+  const hpa = autoscaled(all).get(
+    `${namespaceOf(r.props)}/${r.kind}/${r.props?.metadata?.name ?? ""}`,
+  );
+  return hpa ?? { min: w.replicas, max: w.replicas, by: "spec.replicas" };
+}
+
+/**
+ * Extra pods a rolling update of a Deployment adds at most: its maxSurge (a count, or a percent of
+ * `replicas` rounded up; Kubernetes defaults to 25%). 0 for other kinds.
+ */
+export function surgePods(r: { kind: string; props: K8sObject }, replicas: number): number {
+  if (r.kind !== "Deployment") return 0;
+  const strategy = r.props?.spec?.strategy;
+  if (strategy?.type === "Recreate") return 0;
+  const surge = strategy?.rollingUpdate?.maxSurge ?? "25%";
+  if (typeof surge === "number") return surge;
+  const pct = /^(\d+)%$/.exec(String(surge));
+  return pct ? Math.ceil((replicas * Number(pct[1])) / 100) : 0;
+}

@@ -1,4 +1,4 @@
-import { goodStack, mutated, pod, spec } from "./fixtures";
+import { autoscaled, goodStack, mutated, pod, spec, violationsOf } from "./fixtures";
 
 spec(
   "ha-replicas",
@@ -7,6 +7,11 @@ spec(
       "one replica",
       () => mutated("Deployment", (o) => (o.spec.replicas = 1)),
       /runs 1 replica\(s\); the stack asks for at least 2/,
+    ],
+    [
+      "an autoscaler whose minimum is 1",
+      () => autoscaled(1, 6),
+      /HorizontalPodAutoscaler api may scale it down to 1 replica\(s\); the stack asks for at least 2/,
     ],
   ],
   { minReplicas: 2 },
@@ -17,6 +22,11 @@ spec("pdb-for-replicated", [
     "no PDB",
     () => goodStack().filter((r) => !r.type.endsWith(":PodDisruptionBudget")),
     /Deployment api has 2 replicas and no PodDisruptionBudget/,
+  ],
+  [
+    "an autoscaled Deployment (up to 4) without a PDB",
+    () => autoscaled(1, 4).filter((r) => !r.type.endsWith(":PodDisruptionBudget")),
+    /Deployment api has up to 4 \(HorizontalPodAutoscaler api\) replicas and no PodDisruptionBudget/,
   ],
 ]);
 
@@ -46,9 +56,35 @@ spec("spread-replicas", [
   [
     "no spread",
     () => mutated("Deployment", (o) => delete pod(o).topologySpreadConstraints),
-    /2 replicas may all land on one node/,
+    /Deployment api: 2 replicas may all land on one node/,
+  ],
+  [
+    "an autoscaled Deployment (1 to 3) without spreading",
+    () => autoscaled(1, 3, (o) => delete pod(o).topologySpreadConstraints),
+    /Deployment api: up to 3 replicas may all land on one node/,
   ],
 ]);
+
+describe("autoscaled workloads are judged by their HorizontalPodAutoscaler", () => {
+  test("ha-replicas accepts an autoscaler whose minimum meets the stack's", async () => {
+    expect(await violationsOf("ha-replicas", autoscaled(2, 5), { minReplicas: 2 })).toEqual([]);
+  });
+  test("pdb-for-replicated and spread-replicas let a Deployment scaled 1 to 1 go without", async () => {
+    const single = autoscaled(1, 1, (o) => delete pod(o).topologySpreadConstraints).filter(
+      (r) => !r.type.endsWith(":PodDisruptionBudget"),
+    );
+    expect(await violationsOf("pdb-for-replicated", single)).toEqual([]);
+    expect(await violationsOf("spread-replicas", single)).toEqual([]);
+  });
+  test("an autoscaler of another Deployment does not count", async () => {
+    const stack = autoscaled(1, 6);
+    (stack.at(-1)!.props as any).spec.scaleTargetRef.name = "other";
+    // Without replicas and without its own autoscaler the Deployment runs Kubernetes' default 1.
+    expect(
+      (await violationsOf("ha-replicas", stack, { minReplicas: 2 })).map((v) => v.message),
+    ).toEqual([expect.stringMatching(/the Deployment runs 1 replica\(s\)/)]);
+  });
+});
 
 spec("rolling-update-keeps-capacity", [
   [

@@ -187,6 +187,33 @@ export function mutated(kind: string, fn: (o: any) => void, name?: string): Plan
   return stack;
 }
 
+/**
+ * The good stack with the Deployment "api" autoscaled: no spec.replicas, and an autoscaling/v2
+ * HorizontalPodAutoscaler from `min` to `max` targeting it; `fn` may change the Deployment further.
+ */
+export function autoscaled(min: number, max: number, fn?: (o: any) => void): PlannedResource[] {
+  const stack = mutated("Deployment", (o) => {
+    delete o.spec.replicas;
+    fn?.(o);
+  });
+  stack.push(
+    res("autoscaling/v2", "HorizontalPodAutoscaler", "api", {
+      spec: {
+        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "api" },
+        minReplicas: min,
+        maxReplicas: max,
+        metrics: [
+          {
+            type: "Resource",
+            resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } },
+          },
+        ],
+      },
+    }),
+  );
+  return stack;
+}
+
 /** The pod spec of a workload object (Deployment/Job template, CronJob job template). */
 export function pod(o: any): any {
   return o.kind === "CronJob" ? o.spec.jobTemplate.spec.template.spec : o.spec.template.spec;

@@ -1,4 +1,4 @@
-import { goodStack, mutated, pod, spec, violationsOf } from "./fixtures";
+import { autoscaled, goodStack, mutated, pod, spec, violationsOf } from "./fixtures";
 
 spec("cpu-requests-and-limits", [
   [
@@ -81,7 +81,7 @@ describe("stack-capacity-fits", () => {
       config,
     );
     expect(vs.map((v) => v.message)).toEqual([
-      expect.stringMatching(/the whole cluster: memory requests 5376Mi exceed allocatable 5120Mi/),
+      expect.stringMatching(/the whole cluster: memory requests 5504Mi exceed allocatable 5120Mi/),
     ]);
   });
   test("a workload pinned to one architecture must fit that architecture's nodes", async () => {
@@ -94,7 +94,7 @@ describe("stack-capacity-fits", () => {
       config,
     );
     expect(vs.map((v) => v.message)).toEqual([
-      expect.stringMatching(/amd64 nodes: CPU requests 2000m exceed allocatable 1500m/),
+      expect.stringMatching(/amd64 nodes: CPU requests 3000m exceed allocatable 1500m/),
     ]);
   });
   test("DaemonSets count once per eligible node", async () => {
@@ -105,13 +105,40 @@ describe("stack-capacity-fits", () => {
     (ds.props as any).kind = "DaemonSet";
     (ds.props as any).spec.template.spec.containers[0].resources.requests.memory = "3Gi";
     const vs = await violationsOf("stack-capacity-fits", [...stack, ds], config);
-    // 3Gi on each of 2 nodes = 6Gi, plus the fixture's 512Mi, against 5Gi allocatable.
+    // 3Gi on each of 2 nodes = 6Gi, plus the fixture's 640Mi (the Deployment's 2 pods and its surge
+    // pod, the Job, the CronJob), against 5Gi allocatable.
     expect(vs.map((v) => v.message)).toEqual(
       expect.arrayContaining([
         expect.stringMatching(
-          /the whole cluster: memory requests 6656Mi exceed allocatable 5120Mi/,
+          /the whole cluster: memory requests 6784Mi exceed allocatable 5120Mi/,
         ),
       ]),
+    );
+  });
+  test("an autoscaled Deployment counts at its maximum plus the rolling update's surge", async () => {
+    // 7 pods at the maximum + 1 surge pod, 1 CPU each, on the 1.5-CPU amd64 node.
+    const pinned = (o: any) => {
+      pod(o).nodeSelector = { "kubernetes.io/arch": "amd64" };
+      pod(o).containers[0].resources.requests.cpu = "1";
+    };
+    const vs = await violationsOf("stack-capacity-fits", autoscaled(1, 7, pinned), config);
+    expect(vs.map((v) => v.message)).toContainEqual(
+      expect.stringMatching(/amd64 nodes: CPU requests 8000m exceed allocatable 1500m/),
+    );
+  });
+  test("a surge given as a percent rounds up", async () => {
+    const vs = await violationsOf(
+      "stack-capacity-fits",
+      autoscaled(1, 5, (o) => {
+        pod(o).nodeSelector = { "kubernetes.io/arch": "amd64" };
+        pod(o).containers[0].resources.requests.cpu = "1";
+        o.spec.strategy.rollingUpdate.maxSurge = "25%";
+      }),
+      config,
+    );
+    // 5 + ceil(1.25) = 7 pods.
+    expect(vs.map((v) => v.message)).toContainEqual(
+      expect.stringMatching(/amd64 nodes: CPU requests 7000m exceed allocatable 1500m/),
     );
   });
   test("a workload no declared node can run is reported", async () => {

@@ -170,13 +170,18 @@ describe.each(STACKS)("stack %s", (stack) => {
   });
 });
 
-test("prod runs every stateless service with at least two replicas spread across nodes", async () => {
+test("prod runs every stateless service with at least two replicas (or an HPA minimum of two) spread across nodes", async () => {
   const rs = (await planStack("prod")).resources;
   const deployments = ofKind(rs, "Deployment");
+  const hpas = ofKind(rs, "HorizontalPodAutoscaler");
   expect(deployments.length).toBeGreaterThanOrEqual(4);
   for (const d of deployments) {
     const spec = d.inputs.spec as any;
-    expect([d.name, spec.replicas >= 2]).toEqual([d.name, true]);
+    const hpa = hpas.find(
+      (h) => (h.inputs.spec as any).scaleTargetRef.name === (d.inputs.metadata as any).name,
+    );
+    const min = hpa ? (hpa.inputs.spec as any).minReplicas : spec.replicas;
+    expect([d.name, min >= 2]).toEqual([d.name, true]);
     expect([d.name, spec.template.spec.topologySpreadConstraints?.length]).toEqual([d.name, 1]);
   }
 });

@@ -1,19 +1,25 @@
-import { resourcePolicy } from "../../lib/define";
+import { replicaRange } from "../../lib/k8s";
+import { stackPolicy } from "../../lib/define";
 
-export const haReplicas = resourcePolicy<{ minReplicas?: number }>({
+export const haReplicas = stackPolicy<{ minReplicas?: number }>({
   name: "ha-replicas",
   theme: "availability",
   description:
-    "Stateless workloads (Deployments) run at least minReplicas pods where the stack asks for high availability.",
-  fix: "raise replicas to at least the stack's minimum (and keep a PodDisruptionBudget)",
+    "Stateless workloads (Deployments) run at least minReplicas pods where the stack asks for high availability; an autoscaled one counts its HorizontalPodAutoscaler's minReplicas.",
+  fix: "raise replicas (or the HorizontalPodAutoscaler's minReplicas) to at least the stack's minimum (and keep a PodDisruptionBudget)",
   equivalents: { kubeScore: ["deployment-replicas"] },
-  kinds: ["Deployment"],
   config: { minReplicas: { type: "integer", minimum: 1, default: 2 } },
-  check: ({ props, config }) => {
-    const replicas = props.spec?.replicas ?? 1;
+  check: (subjects, all, config) => {
     const min = config.minReplicas ?? 2;
-    return replicas < min
-      ? [`the Deployment runs ${replicas} replica(s); the stack asks for at least ${min}`]
-      : [];
+    return subjects.flatMap((r) => {
+      if (r.kind !== "Deployment") return [];
+      const range = replicaRange(r, all);
+      if (!range || range.min >= min) return [];
+      const what =
+        range.by === "spec.replicas"
+          ? `the Deployment runs ${range.min} replica(s)`
+          : `the Deployment's ${range.by} may scale it down to ${range.min} replica(s)`;
+      return [{ urn: r.urn, problem: `${what}; the stack asks for at least ${min}` }];
+    });
   },
 });

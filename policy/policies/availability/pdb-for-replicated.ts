@@ -1,11 +1,12 @@
-import { workloadOf } from "../../lib/k8s";
+import { replicaRange, workloadOf } from "../../lib/k8s";
 import { labelSelectorMatches } from "../../lib/netpol";
 import { stackPolicy } from "../../lib/define";
 
 export const pdbForReplicated = stackPolicy({
   name: "pdb-for-replicated",
   theme: "availability",
-  description: "Every workload with more than one replica is covered by a PodDisruptionBudget.",
+  description:
+    "Every workload with more than one replica (or a HorizontalPodAutoscaler maximum above one) is covered by a PodDisruptionBudget.",
   fix: "add a PodDisruptionBudget (maxUnavailable: 1) selecting the workload's pods",
   equivalents: {
     kubeScore: ["deployment-has-poddisruptionbudget", "statefulset-has-poddisruptionbudget"],
@@ -14,7 +15,8 @@ export const pdbForReplicated = stackPolicy({
     const pdbs = all.filter((r) => r.kind === "PodDisruptionBudget");
     return subjects.flatMap((r) => {
       const w = workloadOf(r.type, r.props);
-      if (!w || (w.replicas ?? 1) <= 1) return [];
+      const range = replicaRange(r, all);
+      if (!w || !range || range.max <= 1) return [];
       const ns = r.props?.metadata?.namespace;
       const covered = pdbs.some(
         (p) =>
@@ -27,7 +29,7 @@ export const pdbForReplicated = stackPolicy({
         : [
             {
               urn: r.urn,
-              problem: `${r.kind} ${r.props?.metadata?.name ?? r.name} has ${w.replicas} replicas and no PodDisruptionBudget`,
+              problem: `${r.kind} ${r.props?.metadata?.name ?? r.name} has ${range.by === "spec.replicas" ? range.max : `up to ${range.max} (${range.by})`} replicas and no PodDisruptionBudget`,
             },
           ];
     });

@@ -1,4 +1,4 @@
-import { containersOf, K8sObject, workloadOf } from "../../lib/k8s";
+import { containersOf, K8sObject, replicaRange, surgePods, workloadOf } from "../../lib/k8s";
 import { quantity } from "../../lib/quantity";
 import { stackPolicy } from "../../lib/define";
 
@@ -46,6 +46,18 @@ function eligibleNodes(pod: K8sObject, nodes: NodeSpec[]): NodeSpec[] {
   );
 }
 
+/**
+ * Pods of a Deployment/StatefulSet at its peak: the HorizontalPodAutoscaler's maximum (else its
+ * replicas) plus the pods a rolling update adds on top.
+ */
+function peakPods(
+  r: { kind: string; type: string; props: K8sObject },
+  all: readonly { kind: string; props: K8sObject }[],
+): number {
+  const max = replicaRange(r, all)?.max ?? 1;
+  return max + surgePods(r, max);
+}
+
 const fmtCpu = (c: number) => `${Math.round(c * 1000)}m`;
 const fmtMem = (b: number) => `${Math.round(b / 2 ** 20)}Mi`;
 
@@ -53,7 +65,7 @@ export const stackCapacityFits = stackPolicy<CapacityConfig>({
   name: "stack-capacity-fits",
   theme: "resources",
   description:
-    "The requests of every workload (DaemonSets times the nodes they run on) fit the allocatable capacity the stack declares, per architecture.",
+    "The requests of every workload (DaemonSets times the nodes they run on; Deployments at their HorizontalPodAutoscaler maximum plus the rolling update's surge) fit the allocatable capacity the stack declares, per architecture.",
   fix: "lower requests or replicas, pin the workload to an architecture with room, or add nodes to the stack",
   equivalents: {},
   config: {
@@ -78,7 +90,7 @@ export const stackCapacityFits = stackPolicy<CapacityConfig>({
       default: { cpu: "250m", memory: "512Mi" },
     },
   },
-  check: (subjects, _all, config) => {
+  check: (subjects, all, config) => {
     const nodes = config.nodes ?? [];
     if (nodes.length === 0) return [];
     const reservedCpu = quantity(config.reservedPerNode?.cpu ?? "250m") ?? 0;
@@ -118,7 +130,7 @@ export const stackCapacityFits = stackPolicy<CapacityConfig>({
                 (w.kind === "CronJob" ? r.props?.spec?.jobTemplate?.spec : r.props?.spec)
                   ?.parallelism ?? 1,
               )
-            : (w.replicas ?? 1);
+            : peakPods(r, all);
       const podArchs = [...new Set(eligible.map((n) => n.arch))];
       const key = podArchs.length === 1 ? podArchs[0]! : "*";
       add(key, per.cpu * count, per.memory * count, who);
