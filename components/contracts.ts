@@ -8,6 +8,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { EgressRule, Peer } from "./apps/workload";
+import { recommendedLabels } from "./lib/labels";
 
 /** A key in a Kubernetes Secret. */
 export interface SecretKeyRef {
@@ -100,7 +101,8 @@ export function connectionSecret(
   name: string,
   args: {
     namespace: pulumi.Input<string>;
-    labels: Record<string, string>;
+    /** The service the Secret is for: its recommended labels name it (component "credentials"). */
+    service: string;
     password: pulumi.Input<string>;
     host: pulumi.Input<string>;
     url: (password: string, host: string) => string;
@@ -110,7 +112,10 @@ export function connectionSecret(
   const secret = new k8s.core.v1.Secret(
     name,
     {
-      metadata: { namespace: args.namespace, labels: args.labels },
+      metadata: {
+        namespace: args.namespace,
+        labels: recommendedLabels({ name: args.service, component: "credentials" }),
+      },
       type: "Opaque",
       stringData: pulumi.secret(
         pulumi

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PostgresConnection, connectionSecret } from "../contracts";
 import { Peer, Workload } from "../apps/workload";
+import { recommendedLabels } from "../lib/labels";
 import type { ResourceSizes } from "../security/namespace";
 import { platformImages } from "../versions";
 import { pgbouncerIni, userlist } from "./pgbouncer-config";
@@ -50,11 +51,8 @@ export class PgBouncer extends pulumi.ComponentResource {
     const services = Object.keys(args.passwords);
     if (services.length === 0)
       throw new Error(`PgBouncer ${name}: passwords must name at least one service`);
-    const labels = {
-      "app.kubernetes.io/name": name,
-      "app.kubernetes.io/part-of": "auditflow",
-      "app.kubernetes.io/managed-by": "pulumi",
-    };
+    const identity = { name, component: "connection-pool" };
+    const labels = recommendedLabels(identity);
 
     const ini = pulumi.output(args.postgres.host).apply((host) =>
       pgbouncerIni({
@@ -93,7 +91,7 @@ export class PgBouncer extends pulumi.ComponentResource {
       name,
       {
         namespace: args.namespace,
-        identity: { name, component: "connection-pool" },
+        identity,
         replicas: args.replicas ?? 1,
         containers: [
           {
@@ -137,7 +135,7 @@ export class PgBouncer extends pulumi.ComponentResource {
         `${name}-${service}`,
         {
           namespace: args.clientNamespace,
-          labels: { ...labels, "app.kubernetes.io/name": service },
+          service,
           password: args.passwords[service]!,
           host: this.host,
           url: (pw, host) =>

@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { Peer, Workload } from "../apps/workload";
-import { selectorLabels } from "../lib/labels";
+import { recommendedLabels } from "../lib/labels";
 import type { ResourceSizes } from "../security/namespace";
 import { platformImages } from "../versions";
 import {
@@ -92,16 +92,14 @@ export class Postgres extends pulumi.ComponentResource {
     for (const d of dbs) passwords[d.service] = pulumi.secret(password(d.name.replace(/_/g, "-")));
     this.passwords = passwords;
 
-    const labels = {
-      "app.kubernetes.io/part-of": "auditflow",
-      "app.kubernetes.io/managed-by": "pulumi",
-    };
+    const identity = { name, component: "database" };
+    const labels = recommendedLabels(identity);
     const secret = new k8s.core.v1.Secret(
       `${name}-credentials`,
       {
         metadata: {
           namespace: args.namespace,
-          labels: { ...labels, "app.kubernetes.io/name": name },
+          labels,
         },
         type: "Opaque",
         stringData: pulumi.secret(
@@ -121,7 +119,7 @@ export class Postgres extends pulumi.ComponentResource {
       {
         metadata: {
           namespace: args.namespace,
-          labels: { ...labels, "app.kubernetes.io/name": name },
+          labels,
         },
         data: {
           "postgresql.conf": conf,
@@ -143,7 +141,7 @@ export class Postgres extends pulumi.ComponentResource {
       name,
       {
         namespace: args.namespace,
-        identity: { name, component: "database" },
+        identity,
         kind: "StatefulSet",
         replicas: 1,
         podSecurity: { runAsUser: POSTGRES_UID, runAsGroup: POSTGRES_UID, fsGroup: POSTGRES_UID },
@@ -264,10 +262,7 @@ export class Postgres extends pulumi.ComponentResource {
       { parent: this },
     );
     this.host = this.workload.host!;
-    this.peer = {
-      podLabels: selectorLabels({ name, component: "database" }),
-      namespace: args.namespace,
-    };
+    this.peer = this.workload.peer;
     this.registerOutputs({ host: this.host, secretName: this.secretName });
   }
 }

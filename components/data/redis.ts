@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { RedisConnection, connectionSecret } from "../contracts";
 import { Peer, Workload } from "../apps/workload";
+import { recommendedLabels } from "../lib/labels";
 import type { ResourceSizes } from "../security/namespace";
 import { platformImages } from "../versions";
 import { EvictionPolicy, redisAuthConf, redisConf } from "./redis-config";
@@ -68,11 +69,8 @@ export class Redis extends pulumi.ComponentResource {
       authInclude: "/etc/redis-auth/auth.conf",
       dir: dataDir,
     });
-    const labels = {
-      "app.kubernetes.io/name": name,
-      "app.kubernetes.io/part-of": "auditflow",
-      "app.kubernetes.io/managed-by": "pulumi",
-    };
+    const identity = { name, component: "cache" };
+    const labels = recommendedLabels(identity);
     const password = pulumi.secret(
       new random.RandomPassword(
         `${name}-password`,
@@ -105,7 +103,7 @@ export class Redis extends pulumi.ComponentResource {
       name,
       {
         namespace: args.namespace,
-        identity: { name, component: "cache" },
+        identity,
         kind: persistent ? "StatefulSet" : "Deployment",
         replicas: 1,
         podSecurity: { runAsUser: REDIS_UID, runAsGroup: REDIS_UID, fsGroup: REDIS_UID },
@@ -189,7 +187,7 @@ export class Redis extends pulumi.ComponentResource {
         `${name}-${service}`,
         {
           namespace: args.clientNamespace,
-          labels: { ...labels, "app.kubernetes.io/name": service },
+          service,
           password: password,
           host: this.host,
           url: (pw, host) => `redis://:${encodeURIComponent(pw)}@${host}:${PORT}/${db}`,

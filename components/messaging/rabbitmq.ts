@@ -3,12 +3,14 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { AmqpConnection, connectionSecret } from "../contracts";
 import { Peer, Workload } from "../apps/workload";
+import { recommendedLabels, selectorLabels } from "../lib/labels";
 import type { ResourceSizes } from "../security/namespace";
 import { platformImages } from "../versions";
 import {
   AmqpUser,
   definitions,
-  ENABLED_PLUGINS,
+  checkRabbitSettings,
+  enabledPlugins,
   QueueSpec,
   rabbitmqConf,
   rabbitPasswordHash,
@@ -70,28 +72,23 @@ export class RabbitMQ extends pulumi.ComponentResource {
       );
     }
     const clustered = args.replicas > 1;
-    const labels = {
-      "app.kubernetes.io/name": name,
-      "app.kubernetes.io/part-of": "auditflow",
-      "app.kubernetes.io/managed-by": "pulumi",
-    };
+    const identity = { name, component: "message-broker" };
+    const labels = recommendedLabels(identity);
     const headless = `${name}-headless`;
-    // Throws with the argument named before anything is created.
-    const confText = pulumi.output(args.namespace).apply((ns) =>
-      rabbitmqConf({
-        memoryLimit: args.resources.limits.memory,
-        memoryHighWatermark: args.memoryHighWatermark,
-        diskFreeLimit: args.diskFreeLimit,
-        definitionsPath: "/etc/rabbitmq-definitions/definitions.json",
-        clustered: clustered ? { headlessService: headless, namespace: ns } : undefined,
-      }),
-    );
-    rabbitmqConf({
+    const settings = {
       memoryLimit: args.resources.limits.memory,
       memoryHighWatermark: args.memoryHighWatermark,
       diskFreeLimit: args.diskFreeLimit,
       definitionsPath: "/etc/rabbitmq-definitions/definitions.json",
-    });
+    };
+    // Throws with the argument named before anything is created.
+    checkRabbitSettings(settings);
+    const confText = pulumi.output(args.namespace).apply((ns) =>
+      rabbitmqConf({
+        ...settings,
+        clustered: clustered ? { headlessService: headless, namespace: ns } : undefined,
+      }),
+    );
 
     const passwords: Record<string, pulumi.Output<string>> = {};
     for (const u of args.users) {
@@ -142,22 +139,19 @@ export class RabbitMQ extends pulumi.ComponentResource {
         metadata: { namespace: args.namespace, labels },
         data: {
           "rabbitmq.conf": confText,
-          enabled_plugins: clustered
-            ? ENABLED_PLUGINS
-            : ENABLED_PLUGINS.replace(",rabbitmq_peer_discovery_k8s", ""),
+          enabled_plugins: enabledPlugins(clustered),
         },
       },
       { parent: this },
     );
 
-    const self: Peer = {
-      podLabels: { "app.kubernetes.io/name": name, "app.kubernetes.io/instance": name },
-    };
+    // The broker's own pods (in its namespace), for the Erlang distribution ports between nodes.
+    const self: Peer = { podLabels: selectorLabels(identity) };
     const workload = new Workload(
       name,
       {
         namespace: args.namespace,
-        identity: { name, component: "message-broker" },
+        identity,
         kind: "StatefulSet",
         replicas: args.replicas,
         podManagementPolicy: clustered ? "Parallel" : "OrderedReady",
@@ -300,7 +294,7 @@ export class RabbitMQ extends pulumi.ComponentResource {
         `${name}-${u.service}`,
         {
           namespace: args.clientNamespace,
-          labels: { ...labels, "app.kubernetes.io/name": u.service },
+          service: u.service,
           password: passwords[u.service]!,
           host: this.host,
           url: (pw, host) =>

@@ -9,7 +9,7 @@ import * as path from "path";
 import {
   DEAD_LETTER_QUEUE,
   definitions,
-  ENABLED_PLUGINS,
+  enabledPlugins,
   EVENTS_EXCHANGE,
   rabbitmqConf,
   rabbitPasswordHash,
@@ -98,11 +98,7 @@ beforeAll(async () => {
       port +
       "\n",
   );
-  writeFor(
-    "rabbitmq",
-    path.join(dir, "enabled_plugins"),
-    ENABLED_PLUGINS.replace(",rabbitmq_peer_discovery_k8s", ""),
-  );
+  writeFor("rabbitmq", path.join(dir, "enabled_plugins"), enabledPlugins(false));
   const env = {
     RABBITMQ_NODENAME: `conformance${port}@localhost`,
     RABBITMQ_CONFIG_FILE: path.join(dir, "rabbitmq"),

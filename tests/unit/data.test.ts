@@ -8,7 +8,11 @@ import { Migration } from "../../components/data/migration";
 import { RabbitMQ } from "../../components/messaging/rabbitmq";
 import { MONITORING_ROLE, postgresqlConf } from "../../components/data/postgres-config";
 import { redisConf } from "../../components/data/redis-config";
-import { definitions, rabbitmqConf } from "../../components/messaging/rabbitmq-config";
+import {
+  definitions,
+  enabledPlugins,
+  rabbitmqConf,
+} from "../../components/messaging/rabbitmq-config";
 import { only, runComponent } from "../helpers/program";
 
 const small = {
@@ -288,6 +292,48 @@ describe("RabbitMQ", () => {
     expect(conf).toMatch(/total_memory_available_override_value = 268435456/);
     const sts = only(rs, "kubernetes:apps/v1:StatefulSet");
     expect((sts.inputs.spec as any).podManagementPolicy).toBe("Parallel");
+  });
+
+  test("enabled_plugins adds Kubernetes peer discovery only for a cluster", async () => {
+    expect(enabledPlugins(false)).toBe("[rabbitmq_management,rabbitmq_prometheus].\n");
+    expect(enabledPlugins(true)).toBe(
+      "[rabbitmq_management,rabbitmq_prometheus,rabbitmq_peer_discovery_k8s].\n",
+    );
+    for (const replicas of [1, 3]) {
+      const rs = await runComponent(() => new RabbitMQ("rabbitmq", { ...base, replicas }));
+      const config = rs.find((r) => r.name === "rabbitmq-config")!;
+      expect((config.inputs.data as any).enabled_plugins).toBe(enabledPlugins(replicas > 1));
+    }
+  });
+
+  test("every object it creates carries the recommended labels; connection Secrets name their service", async () => {
+    const rs = await runComponent(() => new RabbitMQ("rabbitmq", { ...base, replicas: 3 }));
+    const k8sObjects = rs.filter((r) => r.custom && r.type.startsWith("kubernetes:"));
+    expect(k8sObjects.length).toBeGreaterThan(8);
+    for (const r of k8sObjects) {
+      const labels = (r.inputs.metadata as any).labels;
+      expect(Object.keys(labels)).toEqual(
+        expect.arrayContaining([
+          "app.kubernetes.io/name",
+          "app.kubernetes.io/instance",
+          "app.kubernetes.io/component",
+          "app.kubernetes.io/part-of",
+          "app.kubernetes.io/managed-by",
+        ]),
+      );
+    }
+    const own = rs.find((r) => r.name === "rabbitmq-peer-discovery" && r.type.endsWith(":Role"))!;
+    expect((own.inputs.metadata as any).labels).toMatchObject({
+      "app.kubernetes.io/name": "rabbitmq",
+      "app.kubernetes.io/component": "message-broker",
+    });
+    const client = rs.find(
+      (r) => r.name === "rabbitmq-audit-log-analysis" && r.type.endsWith(":Secret"),
+    )!;
+    expect((client.inputs.metadata as any).labels).toMatchObject({
+      "app.kubernetes.io/name": "audit-log-analysis",
+      "app.kubernetes.io/component": "credentials",
+    });
   });
 
   test("rejects an even cluster and bad broker settings", () => {
