@@ -1,5 +1,5 @@
 import { containersOf } from "../../lib/k8s";
-import { quantity } from "../../lib/quantity";
+import { parseQuantity } from "../../../shared/quantity";
 import { resourcePolicy } from "../../lib/define";
 
 export const limitsNotBelowRequests = resourcePolicy({
@@ -12,8 +12,8 @@ export const limitsNotBelowRequests = resourcePolicy({
   check: ({ workload }) =>
     containersOf(workload!.pod).flatMap(({ c, label }) =>
       ["cpu", "memory", "ephemeral-storage"].flatMap((res) => {
-        const req = quantity(c?.resources?.requests?.[res]);
-        const lim = quantity(c?.resources?.limits?.[res]);
+        const req = parseQuantity(c?.resources?.requests?.[res]);
+        const lim = parseQuantity(c?.resources?.limits?.[res]);
         return req !== undefined && lim !== undefined && lim < req
           ? [
               `${label} has ${res} limit ${c.resources.limits[res]} below its request ${c.resources.requests[res]}`,

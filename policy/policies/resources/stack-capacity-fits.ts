@@ -1,5 +1,5 @@
 import { containersOf, K8sObject, replicaRange, surgePods, workloadOf } from "../../lib/k8s";
-import { quantity } from "../../lib/quantity";
+import { parseQuantity } from "../../../shared/quantity";
 import { stackPolicy } from "../../lib/define";
 
 interface NodeSpec {
@@ -21,7 +21,7 @@ function podRequests(pod: K8sObject): { cpu: number; memory: number } {
   const of = (res: "cpu" | "memory", init: boolean) =>
     containersOf(pod)
       .filter((x) => x.init === init)
-      .map((x) => quantity(x.c?.resources?.requests?.[res]) ?? 0);
+      .map((x) => parseQuantity(x.c?.resources?.requests?.[res]) ?? 0);
   const eff = (res: "cpu" | "memory") =>
     Math.max(
       Math.max(0, ...of(res, true)),
@@ -93,11 +93,11 @@ export const stackCapacityFits = stackPolicy<CapacityConfig>({
   check: (subjects, all, config) => {
     const nodes = config.nodes ?? [];
     if (nodes.length === 0) return [];
-    const reservedCpu = quantity(config.reservedPerNode?.cpu ?? "250m") ?? 0;
-    const reservedMem = quantity(config.reservedPerNode?.memory ?? "512Mi") ?? 0;
+    const reservedCpu = parseQuantity(config.reservedPerNode?.cpu ?? "250m") ?? 0;
+    const reservedMem = parseQuantity(config.reservedPerNode?.memory ?? "512Mi") ?? 0;
     const alloc = (n: NodeSpec) => ({
       cpu: Math.max(0, n.cpu - reservedCpu),
-      memory: Math.max(0, (quantity(n.memory) ?? 0) - reservedMem),
+      memory: Math.max(0, (parseQuantity(n.memory) ?? 0) - reservedMem),
     });
     const archs = [...new Set(nodes.map((n) => n.arch))];
     const demand = new Map<string, { cpu: number; memory: number; who: string[] }>();
