@@ -3,6 +3,7 @@
  * the value given (never for secrets) and what is allowed.
  */
 import { z } from "zod";
+import { SECRET_MARKER } from "../shared/markers";
 import { configSchema, SECRET_KEYS } from "./schema";
 
 /** One problem found in the configuration, addressed by its full config key path. */
@@ -37,7 +38,7 @@ export function keyOf(path: PropertyKey[], project: string): string {
 /** The problems one zod issue stands for (an unknown-keys issue lists one per key). */
 export function describe(i: z.core.$ZodIssue, project: string): ConfigProblem[] {
   const secret = (SECRET_KEYS as readonly string[]).includes(String(i.path[0]));
-  const shown = (v: unknown) => (secret ? "[secret]" : JSON.stringify(v));
+  const shown = (v: unknown) => (secret ? SECRET_MARKER : JSON.stringify(v));
   switch (i.code) {
     case "unrecognized_keys": {
       const allowed = allowedKeys(i.path);

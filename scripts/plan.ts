@@ -14,7 +14,8 @@ import * as path from "path";
 import { parseArgs } from "util";
 import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
-import { RecordedResource, redactSecrets, runProgram } from "./lib/mock-run";
+import { RecordedResource, redactSecrets, runProgram, SIG_KEY } from "./lib/mock-run";
+import { SECRET_MARKER } from "../shared/markers";
 import { loadStackFile, LoadedStackConfig, stackFile, StackFileError } from "./lib/stack-config";
 import { PackReport, PlannedResource, runPack, stackConfigFile } from "../policy/engine/evaluate";
 import { formatReport } from "../policy/engine/format";
@@ -115,7 +116,7 @@ function unwrapAll(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(unwrapAll);
   if (typeof v === "object" && v !== null) {
     const o = v as Record<string, unknown>;
-    if ("4dabf18193072939515e22adb298388d" in o) return unwrapAll(o.value);
+    if (SIG_KEY in o) return unwrapAll(o.value);
     return Object.fromEntries(Object.entries(o).map(([k, e]) => [k, unwrapAll(e)]));
   }
   return v;
@@ -271,7 +272,7 @@ interface Planned {
   report?: PackReport;
 }
 
-/** --format json: the machine-readable document, secret inputs shown as "[secret]". */
+/** --format json: the machine-readable document, secret inputs shown as SECRET_MARKER. */
 function jsonDocument(p: Planned): string {
   const doc = {
     stack: p.args.stack,
@@ -369,7 +370,7 @@ async function main(): Promise<number> {
   }
 }
 
-/** Inputs with the values at secret paths replaced by "[secret]". */
+/** Inputs with the values at secret paths replaced by SECRET_MARKER. */
 function redactPaths(inputs: Record<string, unknown>, secretPaths: string[]): unknown {
   if (secretPaths.length === 0) return inputs;
   const copy = JSON.parse(JSON.stringify(inputs)) as Record<string, unknown>;
@@ -377,7 +378,7 @@ function redactPaths(inputs: Record<string, unknown>, secretPaths: string[]): un
     const parts = p.match(/[^.[\]]+/g) ?? [];
     let cur: Record<string, unknown> = copy;
     parts.forEach((part, i) => {
-      if (i === parts.length - 1) cur[part] = "[secret]";
+      if (i === parts.length - 1) cur[part] = SECRET_MARKER;
       else cur = (cur[part] ?? {}) as Record<string, unknown>;
     });
   }

@@ -9,9 +9,10 @@
 import { createHash } from "crypto";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { SECRET_MARKER, UNKNOWN_MARKER } from "../../shared/markers";
 
-/** The secret marker Pulumi's RPC layer wraps secret values in. */
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
+/** The key and value Pulumi's RPC layer marks wrapped values (secrets, resource references) with. */
+export const SIG_KEY = "4dabf18193072939515e22adb298388d";
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
 /** One resource as the program registered it. */
@@ -63,7 +64,7 @@ export interface RunOptions {
 
 export interface RunResult {
   resources: RecordedResource[];
-  /** Stack outputs with secrets replaced by "[secret]". */
+  /** Stack outputs with secrets replaced by SECRET_MARKER. */
   outputs: Record<string, unknown>;
 }
 
@@ -73,12 +74,10 @@ function isSecret(v: unknown): v is { value: unknown } {
   );
 }
 
-/** How a value that is unknown during preview appears in recorded inputs and manifests. */
-export const UNKNOWN = "[unknown until apply]";
-
 /**
  * Strips Pulumi's secret wrappers, noting where they were. Values unknown in preview are kept as
- * they are (so the program sees them as unknown) unless `showUnknown` replaces them with UNKNOWN.
+ * they are (so the program sees them as unknown) unless `showUnknown` replaces them with
+ * UNKNOWN_MARKER.
  */
 export function unwrapSecrets(
   v: unknown,
@@ -86,7 +85,7 @@ export function unwrapSecrets(
   found: string[],
   showUnknown = false,
 ): unknown {
-  if (pulumi.isUnknown(v)) return showUnknown ? UNKNOWN : v;
+  if (pulumi.isUnknown(v)) return showUnknown ? UNKNOWN_MARKER : v;
   if (isSecret(v)) {
     found.push(at);
     return unwrapSecrets(v.value, at, [], showUnknown);
@@ -103,9 +102,9 @@ export function unwrapSecrets(
   return v;
 }
 
-/** Replaces every secret value with the string "[secret]" (for anything a person reads). */
+/** Replaces every secret value with SECRET_MARKER (for anything a person reads). */
 export function redactSecrets(v: unknown): unknown {
-  if (isSecret(v)) return "[secret]";
+  if (isSecret(v)) return SECRET_MARKER;
   if (Array.isArray(v)) return v.map(redactSecrets);
   if (typeof v === "object" && v !== null) {
     return Object.fromEntries(Object.entries(v).map(([k, e]) => [k, redactSecrets(e)]));
@@ -270,7 +269,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
   const shown: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(outputs ?? {})) {
     const secret = await pulumi.isSecret(pulumi.output(exported[k]));
-    shown[k] = secret ? "[secret]" : redactSecrets(v);
+    shown[k] = secret ? SECRET_MARKER : redactSecrets(v);
   }
   return { resources: [...recorded.values()], outputs: shown };
 }

@@ -2,7 +2,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { UNKNOWN } from "../../scripts/lib/mock-run";
+import { UNKNOWN_MARKER } from "../../shared/markers";
 import { only, runComponent } from "../helpers/program";
 
 class Holder extends pulumi.ComponentResource {
@@ -36,6 +36,6 @@ test("in preview, computed values stay unknown and are shown as such", async () 
   const rs = await runComponent(() => new Holder("h"), true);
   const secret = only(rs, "kubernetes:core/v1:Secret");
   // The SDK sends a map holding an unknown value as unknown altogether, as the engine does.
-  expect(secret.inputs.stringData).toBe(UNKNOWN);
+  expect(secret.inputs.stringData).toBe(UNKNOWN_MARKER);
   expect(secret.secretPaths).toEqual(["stringData"]);
 });
