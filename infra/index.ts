@@ -7,7 +7,6 @@ import * as pulumi from "@pulumi/pulumi";
 import { AuditFlowService } from "../components/apps/auditflow-service";
 import { catalog } from "../components/apps/catalog";
 import { K3sCluster } from "../components/cluster/k3s-cluster";
-import { selectorLabels } from "../components/lib/labels";
 import { PlatformNamespace } from "../components/security/namespace";
 import { auditflowImages, k3s } from "../components/versions";
 import { loadConfig, StackConfig } from "./config";
@@ -109,16 +108,16 @@ const dataNs = new PlatformNamespace(
 const data = config.data;
 const usersOf = (kind: "postgres" | "redis" | "amqp") =>
   SERVICE_NAMES.filter((s) => catalog[s].uses.includes(kind));
-/** A peer matching a service's pods (or its migration Job's) in the apps namespace. */
-const appPeer = (name: string, component: string) => ({
-  podLabels: selectorLabels({ name, component }),
-  namespace: appsNs.name,
-});
-const servicePeer = (s: ServiceName) => appPeer(s, catalog[s].component);
+/** The pods of a service, created later, for the data services' NetworkPolicies. */
+const servicePeer = (s: ServiceName) => AuditFlowService.peer(s, appsNs.name);
 const migrated = SERVICE_NAMES.filter(
   (s) => catalog[s].migrationCommand && catalog[s].uses.includes("postgres"),
 );
 
+// PgBouncer and the backup jobs are created after PostgreSQL (they need its address), so its
+// NetworkPolicy names them by the selectors their classes offer for these names.
+const PGBOUNCER = "pgbouncer";
+const BACKUP = "postgres-backup";
 const postgres = new Postgres(
   "postgres",
   {
@@ -128,15 +127,12 @@ const postgres = new Postgres(
     storageClass: config.cluster.storageClass,
     maxConnections: data.postgres.maxConnections,
     resources: data.postgres.resources,
-    clients: [
-      { podLabels: selectorLabels({ name: "pgbouncer", component: "connection-pool" }) },
-      { podLabels: selectorLabels({ name: "postgres-backup", component: "backup" }) },
-    ],
+    clients: [PgBouncer.peer(PGBOUNCER), PostgresBackup.peer(BACKUP)],
   },
   opts,
 );
 new PostgresBackup(
-  "postgres-backup",
+  BACKUP,
   {
     namespace: dataNs.name,
     postgres: {
@@ -163,7 +159,7 @@ new PostgresBackup(
   opts,
 );
 const pgbouncer = new PgBouncer(
-  "pgbouncer",
+  PGBOUNCER,
   {
     namespace: dataNs.name,
     postgres: { host: postgres.host, port: postgres.port, peer: postgres.peer },
@@ -171,7 +167,7 @@ const pgbouncer = new PgBouncer(
     clientNamespace: appsNs.name,
     clients: [
       ...usersOf("postgres").map(servicePeer),
-      ...migrated.map((s) => appPeer(`${s}-migrate`, "migration")),
+      ...migrated.map((s) => Migration.peer(s, appsNs.name)),
     ],
     replicas: data.pgbouncer.replicas,
     defaultPoolSize: data.pgbouncer.defaultPoolSize,

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { bytes, bytesPattern, cpuMillis, cpuPattern } from "../components/lib/quantity";
 import { parseImage } from "../components/lib/image";
+import { ageRecipientPattern, cronPattern } from "../components/lib/formats";
 import {
   ipv4CidrPattern,
   ipv4Pattern,
@@ -111,9 +112,7 @@ const nodeSchema = z.strictObject({
 export type NodeSpec = z.infer<typeof nodeSchema>;
 
 /** Five-field cron expression. */
-const cron = z
-  .string()
-  .regex(/^(\S+\s+){4}\S+$/, { error: "must be a five-field cron expression" });
+const cron = z.string().regex(cronPattern, { error: "must be a five-field cron expression" });
 const ipv4Address = z.string().regex(ipv4Pattern, { error: "must be an IPv4 address" });
 const logSize = z
   .string()
@@ -328,19 +327,13 @@ export const dataSchema = z.strictObject({
     resources: resourcesSchema,
   }),
   backups: z.strictObject({
-    schedule: z
-      .string()
-      .regex(/^(\S+\s+){4}\S+$/, { error: "must be a five-field cron expression" }),
-    verifySchedule: z
-      .string()
-      .regex(/^(\S+\s+){4}\S+$/, { error: "must be a five-field cron expression" }),
+    schedule: cron,
+    verifySchedule: cron,
     keep: positiveInt(90),
     storage,
     recipients: z
       .array(
-        z
-          .string()
-          .regex(/^age1[02-9ac-hj-np-z]{58}$/, { error: "must be an age public key (age1...)" }),
+        z.string().regex(ageRecipientPattern, { error: "must be an age public key (age1...)" }),
       )
       .min(1, { error: "must list at least one age public key" }),
     offsite: offsiteSchema.optional(),

@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Connection, connectionEgress, connectionEnv } from "../contracts";
 import type { ResourceSizes } from "../security/namespace";
-import { recommendedLabels } from "../lib/labels";
+import { recommendedLabels, selectorLabels } from "../lib/labels";
 import { AnalysisRule, renderRules, RULES_DIR } from "./analysis-rules";
 import { ServiceName, ServiceTraits } from "./catalog";
 import { Autoscaling, Peer, Workload } from "./workload";
@@ -90,6 +90,14 @@ export class AuditFlowService extends pulumi.ComponentResource {
   public readonly workload: Workload;
   /** Name of the rules ConfigMap; undefined without rules. */
   public readonly rulesConfigMap?: pulumi.Output<string>;
+
+  /**
+   * The pods of `service` in `namespace`, for the NetworkPolicies of components created before the
+   * service (the data services it calls); the same selector the service's Workload uses.
+   */
+  static peer(service: string, namespace: pulumi.Input<string>): Peer {
+    return { podLabels: selectorLabels({ name: service }), namespace };
+  }
 
   constructor(name: string, args: AuditFlowServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("auditflow:apps:AuditFlowService", name, {}, opts);

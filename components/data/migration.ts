@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { connectionEgress, connectionEnv, PostgresConnection } from "../contracts";
-import { Workload } from "../apps/workload";
+import { Peer, Workload } from "../apps/workload";
+import { selectorLabels } from "../lib/labels";
 
 export interface MigrationArgs {
   /** Namespace of the service. Required. */
@@ -18,6 +19,11 @@ export interface MigrationArgs {
   database: PostgresConnection;
   /** Seconds before the Job is failed. Defaults to 600. */
   timeoutSeconds?: number;
+}
+
+/** The app name of a service's migration Job (its pods' selector). */
+function migrationName(service: string): string {
+  return `${service}-migrate`;
 }
 
 /**
@@ -41,6 +47,11 @@ export class Migration extends pulumi.ComponentResource {
   /** The Job, for `dependsOn`. */
   public readonly job: Workload["workload"];
 
+  /** The pods of `service`'s migration Job in `namespace`, for PgBouncer's NetworkPolicy. */
+  static peer(service: string, namespace: pulumi.Input<string>): Peer {
+    return { podLabels: selectorLabels({ name: migrationName(service) }), namespace };
+  }
+
   constructor(name: string, args: MigrationArgs, opts?: pulumi.ComponentResourceOptions) {
     super("auditflow:data:Migration", name, {}, opts);
     if (args.command.length === 0) throw new Error(`Migration ${name}: command must not be empty`);
@@ -48,7 +59,7 @@ export class Migration extends pulumi.ComponentResource {
       name,
       {
         namespace: args.namespace,
-        identity: { name: `${args.service}-migrate`, component: "migration" },
+        identity: { name: migrationName(args.service), component: "migration" },
         kind: "Job",
         replicas: 1,
         job: {

@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PostgresConnection, connectionSecret } from "../contracts";
 import { Peer, Workload } from "../apps/workload";
-import { recommendedLabels } from "../lib/labels";
+import { recommendedLabels, selectorLabels } from "../lib/labels";
 import type { ResourceSizes } from "../security/namespace";
 import { platformImages } from "../versions";
 import { pgbouncerIni, userlist } from "./pgbouncer-config";
@@ -45,6 +45,11 @@ export class PgBouncer extends pulumi.ComponentResource {
   /** Connection contract per service. */
   public readonly connections: Readonly<Record<string, PostgresConnection>>;
   public readonly peer: Peer;
+
+  /** The pods of the PgBouncer named `name`, in the caller's namespace (PostgreSQL's). */
+  static peer(name: string): Peer {
+    return { podLabels: selectorLabels({ name }) };
+  }
 
   constructor(name: string, args: PgBouncerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("auditflow:data:PgBouncer", name, {}, opts);

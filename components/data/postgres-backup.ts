@@ -5,6 +5,7 @@ import { compliantPodSpec } from "../apps/workload";
 import { recommendedLabels, selectorLabels } from "../lib/labels";
 import { platformImages } from "../versions";
 import { ipv4CidrPattern, s3BucketPattern, s3PrefixPattern } from "../lib/net";
+import { ageRecipientPattern, cronPattern } from "../lib/formats";
 import type { ContainerEnvValue, EnvContract, EnvValues, ShellScript } from "../lib/shell";
 import { backupScript, backupScriptFiles, OFFSITE_ENV, verifyScript } from "./backup-scripts";
 import { MONITORING_ROLE } from "./postgres-config";
@@ -67,9 +68,6 @@ export interface BackupOffsite {
   allowHttp?: boolean;
 }
 
-const CRON = /^(\S+\s+){4}\S+$/;
-const AGE_RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
-
 /** An off-site target once checked: plus the URL the scripts write under and the port to allow. */
 type OffsiteTarget = BackupOffsite & { url: string; port: number };
 
@@ -105,21 +103,26 @@ function offsiteTarget(o: BackupOffsite, fail: (m: string) => never): OffsiteTar
  * auditflow_backup_verify_timestamp_seconds, for alerts on a failure and on a stale timestamp.
  */
 export class PostgresBackup extends pulumi.ComponentResource {
+  /** The backup jobs' pods of the PostgresBackup named `name`, in the caller's namespace. */
+  static peer(name: string): Peer {
+    return { podLabels: selectorLabels({ name }) };
+  }
+
   constructor(name: string, args: PostgresBackupArgs, opts?: pulumi.ComponentResourceOptions) {
     super("auditflow:data:PostgresBackup", name, {}, opts);
     const fail = (m: string): never => {
       throw new Error(`PostgresBackup ${name}: ${m}`);
     };
     if (args.databases.length === 0) fail("databases must list at least one database");
-    if (!CRON.test(args.schedule))
+    if (!cronPattern.test(args.schedule))
       fail(`schedule "${args.schedule}" must be a five-field cron expression`);
-    if (!CRON.test(args.verifySchedule))
+    if (!cronPattern.test(args.verifySchedule))
       fail(`verifySchedule "${args.verifySchedule}" must be a five-field cron expression`);
     if (!Number.isInteger(args.keep) || args.keep < 1 || args.keep > 90)
       fail(`keep must be a whole number from 1 to 90 (got ${args.keep})`);
     if (args.recipients.length === 0) fail("recipients must list at least one age public key");
     for (const r of args.recipients)
-      if (!AGE_RECIPIENT.test(r)) fail(`recipient "${r}" is not an age public key (age1...)`);
+      if (!ageRecipientPattern.test(r)) fail(`recipient "${r}" is not an age public key (age1...)`);
     const offsite = args.offsite && offsiteTarget(args.offsite, fail);
 
     const identity = { name, component: "backup" };
@@ -268,7 +271,7 @@ export class PostgresBackup extends pulumi.ComponentResource {
       {
         metadata: meta,
         spec: {
-          podSelector: { matchLabels: selectorLabels(identity) },
+          podSelector: { matchLabels: PostgresBackup.peer(name).podLabels },
           policyTypes: ["Ingress", "Egress"],
           egress: [
             {

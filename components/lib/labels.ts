@@ -16,8 +16,11 @@ export interface AppIdentity {
   version?: string;
 }
 
-/** The labels that select an app's pods: stable over upgrades, so never the version. */
-export function selectorLabels(id: AppIdentity): Record<string, string> {
+/**
+ * The labels that select an app's pods: stable over upgrades, so never the version, and only the
+ * name and instance, so a component can offer its selector before its pods exist.
+ */
+export function selectorLabels(id: Pick<AppIdentity, "name" | "instance">): Record<string, string> {
   return {
     "app.kubernetes.io/name": id.name,
     "app.kubernetes.io/instance": id.instance ?? id.name,

@@ -157,6 +157,37 @@ describe.each(STACKS)("stack %s", (stack) => {
     }
   });
 
+  test("every pod selector in a NetworkPolicy rule for the platform's namespaces selects pods of its workloads", () => {
+    const templates = podTemplates(normal);
+    const nsOf = (r: RecordedResource) => (r.inputs.metadata as any).namespace;
+    // Peers elsewhere (kube-dns in kube-system) select pods this program does not create.
+    const own = new Set(templates.map((t) => nsOf(t.owner)));
+    let checked = 0;
+    for (const np of ofKind(normal, "NetworkPolicy")) {
+      const spec = np.inputs.spec as any;
+      const peers = [
+        ...(spec.ingress ?? []).flatMap((r: any) => r.from ?? []),
+        ...(spec.egress ?? []).flatMap((r: any) => r.to ?? []),
+      ];
+      for (const p of peers) {
+        const selector = p.podSelector?.matchLabels;
+        if (!selector || Object.keys(selector).length === 0) continue;
+        const ns = p.namespaceSelector?.matchLabels?.["kubernetes.io/metadata.name"] ?? nsOf(np);
+        if (!own.has(ns)) continue;
+        const selected = templates.filter(
+          (t) => nsOf(t.owner) === ns && matches(selector, t.labels),
+        );
+        expect({ policy: np.name, selector, selected: selected.length > 0 }).toEqual({
+          policy: np.name,
+          selector,
+          selected: true,
+        });
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(10);
+  });
+
   test("the SSH key and the K3s join token are secrets", () => {
     const installs = normal.filter((r) => r.type === "command:remote:Command");
     expect(installs.length).toBeGreaterThan(0);

@@ -1,0 +1,13 @@
+/**
+ * Formats checked both in the stack config (infra/schema.ts) and by the component that uses the
+ * value (components/data/postgres-backup.ts), defined once so the two cannot drift apart.
+ */
+
+/**
+ * A five-field cron schedule: minute, hour, day of month, month and day of week, separated by
+ * white space (the fields themselves are Kubernetes' to parse).
+ */
+export const cronPattern = /^(\S+\s+){4}\S+$/;
+
+/** An age X25519 public key: `age1` and 58 characters of the bech32 alphabet. */
+export const ageRecipientPattern = /^age1[02-9ac-hj-np-z]{58}$/;
