@@ -52,7 +52,9 @@ service_enable() {
 # --- packages the hardening needs -------------------------------------------------------------
 missing=()
 for pkg in nftables fail2ban python3-systemd unattended-upgrades; do
-  dpkg -s "$pkg" 2>/dev/null | grep -qx 'Status: install ok installed' || missing+=("$pkg")
+  # sed reads all of dpkg's output (grep -q would stop early, and pipefail would see dpkg's SIGPIPE).
+  status=$(dpkg -s "$pkg" 2>/dev/null | sed -n 's/^Status: //p')
+  [ "$status" = "install ok installed" ] || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get update -qq
