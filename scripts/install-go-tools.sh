@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Builds the Go tools the image and workflow checks use, from their Go modules through the Go module
+# proxy, into a per-user cache keyed by version (a warm cache makes each build a no-op):
+#   - trivy      (github.com/aquasecurity/trivy, misconfiguration scan of Dockerfiles and manifests)
+#   - actionlint (github.com/rhysd/actionlint, GitHub Actions workflow checks)
+# Usage: install-go-tools.sh [trivy|actionlint]...   (default: all)
+#        install-go-tools.sh --path <tool>           (prints the binary's path, builds nothing)
+set -euo pipefail
+
+TRIVY_VERSION=v0.74.0
+ACTIONLINT_VERSION=v1.7.12
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/auditflow"
+
+# Trivy's encoding/json/v2 use needs the Go toolchain's jsonv2 experiment (as its own build does).
+goexperiment_of() { [ "$1" = trivy ] && echo jsonv2 || true; }
+
+module_of() {
+  case "$1" in
+    trivy) echo "github.com/aquasecurity/trivy/cmd/trivy@$TRIVY_VERSION" ;;
+    actionlint) echo "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION" ;;
+    *) echo "install-go-tools: unknown tool '$1' (allowed: trivy, actionlint)" >&2; exit 2 ;;
+  esac
+}
+dir_of() {
+  case "$1" in
+    trivy) echo "$cache/trivy-$TRIVY_VERSION" ;;
+    actionlint) echo "$cache/actionlint-$ACTIONLINT_VERSION" ;;
+    *) module_of "$1" ;;
+  esac
+}
+
+if [ "${1:-}" = "--path" ]; then
+  [ -n "${2:-}" ] || { echo "install-go-tools: --path needs a tool name" >&2; exit 2; }
+  echo "$(dir_of "$2")/$2"
+  exit 0
+fi
+
+tools=("$@")
+[ ${#tools[@]} -gt 0 ] || tools=(trivy actionlint)
+for tool in "${tools[@]}"; do
+  module=$(module_of "$tool")
+  dir=$(dir_of "$tool")
+  if [ -x "$dir/$tool" ]; then
+    echo "install-go-tools: $tool present ($dir)"
+    continue
+  fi
+  command -v go >/dev/null 2>&1 || {
+    echo "install-go-tools: Go is needed to build $tool; install the Go toolchain" >&2
+    exit 2
+  }
+  echo "install-go-tools: building $module into $dir"
+  started=$(date +%s)
+  rm -rf "$dir.partial" && mkdir -p "$dir.partial"
+  if ! GOBIN="$dir.partial" GOFLAGS=-mod=mod CGO_ENABLED=0 GOEXPERIMENT=$(goexperiment_of "$tool") \
+    go install "$module"; then
+    echo "install-go-tools: building $tool failed (see above; the Go module proxy is $(go env GOPROXY))" >&2
+    exit 2
+  fi
+  rm -rf "$dir" && mv "$dir.partial" "$dir"
+  echo "install-go-tools: $tool built in $(($(date +%s) - started)) s"
+done
