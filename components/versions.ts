@@ -20,21 +20,58 @@ export const auditflowImages = {
   "notification-service": "ghcr.io/auditflow/notification-service:0.4.2",
 } as const;
 
-/** Third-party platform images (all multi-arch: linux/amd64 and linux/arm64). */
+/**
+ * Third-party platform images, pinned by tag and by the digest of their multi-platform manifest list
+ * (a re-pushed tag cannot change what runs; the tag stays for readers and for the version label).
+ * The digests were taken from public repositories that pin the same tags (this machine cannot reach
+ * the registries); the program's registry look-up (components/images/pulled-image.ts) checks each one
+ * and its platforms at preview wherever the registry is reachable.
+ */
 export const platformImages = {
-  postgres: "docker.io/library/postgres:16.6-alpine3.21",
-  postgresExporter: "quay.io/prometheuscommunity/postgres-exporter:v0.16.0",
-  pgbouncer: "docker.io/edoburu/pgbouncer:v1.24.1-p0",
-  redis: "docker.io/library/redis:7.4.2-alpine3.21",
-  redisExporter: "docker.io/oliver006/redis_exporter:v1.67.0",
-  rabbitmq: "docker.io/library/rabbitmq:3.13.7-management-alpine",
+  postgres:
+    "docker.io/library/postgres:16.6-alpine3.21@sha256:1d04b9ba1d4996401f2552b51beda8187f175c0645c091e4781134fc9c9a3eef",
+  postgresExporter:
+    "quay.io/prometheuscommunity/postgres-exporter:v0.16.0@sha256:6999a7657e2f2fb0ca6ebf417213eebf6dc7d21b30708c622f6fcb11183a2bb0",
+  pgbouncer:
+    "docker.io/edoburu/pgbouncer:v1.24.1-p0@sha256:53d98b3174b0842c475b9842fb0a733b2d9f7ec9da834ec42252aa553f48c628",
+  redis:
+    "docker.io/library/redis:7.4.2-alpine3.21@sha256:02419de7eddf55aa5bcf49efb74e88fa8d931b4d77c07eff8a6b2144472b6952",
+  redisExporter:
+    "quay.io/oliver006/redis_exporter:v1.67.0@sha256:120f7ec77293459ccfdad66bb1db75ab72e8bfeab99f58b1cc2564cadcd7a9e7",
+  rabbitmq:
+    "docker.io/library/rabbitmq:3.13.7-management-alpine@sha256:3c498e636fd64462480c5f9ff842eb224ab84160a8ada1ded5375e9569e9230c",
+} as const;
+
+/** The platforms each third-party image's manifest list holds (all are multi-arch). */
+export const platformImagePlatforms: Readonly<
+  Record<keyof typeof platformImages, readonly ("linux/amd64" | "linux/arm64")[]>
+> = {
+  postgres: ["linux/amd64", "linux/arm64"],
+  postgresExporter: ["linux/amd64", "linux/arm64"],
+  pgbouncer: ["linux/amd64", "linux/arm64"],
+  redis: ["linux/amd64", "linux/arm64"],
+  redisExporter: ["linux/amd64", "linux/arm64"],
+  rabbitmq: ["linux/amd64", "linux/arm64"],
+};
+
+/** The platform's own images, built by the program (components/images/MultiArchImage). */
+export const ownImages = {
   /**
    * PostgreSQL 16 client tools plus age and curl (>= 7.75, for SigV4-signed off-site copies), for
-   * the backup jobs. Defined by components/images/postgres-backup/Dockerfile (the server's image
-   * plus `apk add age curl`); no public image ships all three. The scripts use only POSIX sh and tools
+   * the backup jobs: components/images/postgres-backup/Dockerfile (the server's image plus
+   * `apk add age curl`); no public image ships all three. The scripts use only POSIX sh and tools
    * BusyBox also provides (sha256sum -c, awk, cmp).
    */
-  postgresBackup: "ghcr.io/auditflow/postgres-backup:16.6-age1.2.1",
+  postgresBackup: {
+    /** Repository name under the stack's registry. */
+    name: "postgres-backup",
+    /** Build context (the Dockerfile is in it), relative to the project root. */
+    context: "components/images/postgres-backup",
+    /** Tag naming what the image carries (PostgreSQL 16.6, age 1.2.1), pushed besides SHA and release. */
+    contentTag: "16.6-age1.2.1",
+    /** The reference used when a stack builds nothing (no `images` config). */
+    prebuilt: "ghcr.io/auditflow/postgres-backup:16.6-age1.2.1",
+  },
 } as const;
 
 /**

@@ -8,12 +8,17 @@
 import * as pulumi from "@pulumi/pulumi";
 import { PlatformConfig, SECRET_KEYS } from "./schema";
 import { validateConfig } from "./validate";
+import { BuildIdentity, buildIdentity } from "./build-identity";
+import { PROJECT_ROOT } from "./images-config";
 
 export type { PlatformConfig } from "./schema";
 
 /** Validated stack configuration plus the secrets it carries, as secret Outputs. */
 export interface StackConfig extends Readonly<
-  Omit<PlatformConfig, "sshPrivateKey" | "backupVerifyIdentity" | "backupOffsiteSecretKey">
+  Omit<
+    PlatformConfig,
+    "sshPrivateKey" | "backupVerifyIdentity" | "backupOffsiteSecretKey" | "registryPassword"
+  >
 > {
   /** The stack name (dev, staging, prod or a personal stack). */
   readonly stack: string;
@@ -23,6 +28,10 @@ export interface StackConfig extends Readonly<
   readonly backupVerifyIdentity: pulumi.Output<string>;
   /** Secret access key of the off-site backup store; present when data.backups.offsite is set. */
   readonly backupOffsiteSecretKey?: pulumi.Output<string>;
+  /** The registry token for pushing built images; present when images.push is true. */
+  readonly registryPassword?: pulumi.Output<string>;
+  /** The commit and release built images are tagged with; present when the stack builds images. */
+  readonly build?: BuildIdentity;
 }
 
 /** Error for bad configuration: a clean message for the user, no stack trace. */
@@ -61,12 +70,19 @@ export function loadConfig(): StackConfig {
     }
   }
   const result = validateConfig(raw, project);
-  if (!result.ok) throw new ConfigError(result.problems);
+  // The commit and release matter only when the stack builds images (an images section).
+  const identity = raw.images === undefined ? undefined : buildIdentity(process.env, PROJECT_ROOT);
+  const problems = [
+    ...(result.ok ? [] : result.problems),
+    ...(identity && !identity.ok ? identity.problems : []),
+  ];
+  if (!result.ok || problems.length > 0) throw new ConfigError(problems);
 
   const {
     sshPrivateKey: _plain,
     backupVerifyIdentity: _identity,
     backupOffsiteSecretKey: _offsiteKey,
+    registryPassword: _registryPassword,
     ...rest
   } = result.config;
   const config = new pulumi.Config();
@@ -78,5 +94,7 @@ export function loadConfig(): StackConfig {
     backupOffsiteSecretKey: rest.data.backups.offsite
       ? config.requireSecret("backupOffsiteSecretKey")
       : undefined,
+    registryPassword: rest.images?.push ? config.requireSecret("registryPassword") : undefined,
+    build: identity?.ok ? identity.identity : undefined,
   });
 }

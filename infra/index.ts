@@ -2,13 +2,25 @@
  * The AuditFlow platform program: wires the components for the selected stack.
  * Config is read and validated once (./config); components never read config themselves.
  */
+import * as docker from "@pulumi/docker";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AuditFlowService } from "../components/apps/auditflow-service";
 import { catalog } from "../components/apps/catalog";
 import { K3sCluster } from "../components/cluster/k3s-cluster";
 import { PlatformNamespace } from "../components/security/namespace";
-import { auditflowImages, k3s } from "../components/versions";
+import {
+  auditflowImages,
+  k3s,
+  ownImages,
+  platformImagePlatforms,
+  platformImages,
+} from "../components/versions";
+import { MultiArchImage } from "../components/images/multi-arch-image";
+import { PulledImage } from "../components/images/pulled-image";
+import { platformsOf, registryOf } from "../components/images/platforms";
+import { imageTags } from "./build-identity";
+import { backupBuild, BuildSpec } from "./images-config";
 import { loadConfig, StackConfig } from "./config";
 import { SERVICE_NAMES, ServiceName } from "./schema";
 import { Connection } from "../components/contracts";
@@ -87,6 +99,66 @@ function clusterProvider(c: StackConfig): {
 const { provider, kubeconfig: kubeconfigOutput } = clusterProvider(config);
 const opts = { provider };
 
+// ---- Images ----------------------------------------------------------------------------------
+// Every image runs on every node: built images hold exactly the nodes' platforms, and the pinned
+// third-party images are checked against their registries' manifest lists.
+const nodePlatforms = platformsOf(config.cluster.nodes.map((n) => n.arch));
+const imagesConfig = config.images;
+for (const [key, ref] of Object.entries(platformImages)) {
+  new PulledImage(`pulled-${key}`, {
+    image: ref,
+    declaredPlatforms: platformImagePlatforms[key as keyof typeof platformImages],
+    check: imagesConfig?.checkPulledImages ?? true,
+  });
+}
+const backupImageBuild = backupBuild(imagesConfig);
+const anyBuild = backupImageBuild !== undefined || config.services.some((s) => s.build);
+/** One BuildKit builder (docker-container driver) cross-builds every platform on the CI runner. */
+const builder =
+  imagesConfig && anyBuild
+    ? new docker.BuildxBuilder("image-builder", {
+        name: `auditflow-${config.stack}`,
+        driver: "docker-container",
+        platforms: nodePlatforms,
+        bootstrap: true,
+      })
+    : undefined;
+/** Builds one of the platform's images and returns its digest reference. */
+function buildImage(name: string, build: BuildSpec, extraTags: string[] = []): MultiArchImage {
+  const images = imagesConfig!;
+  const repository = `${images.registry}/${name}`;
+  return new MultiArchImage(`${name}-image`, {
+    repository,
+    context: build.context,
+    dockerfile: build.dockerfile,
+    buildArgs: build.args,
+    target: build.target,
+    platforms: nodePlatforms,
+    tags: [...imageTags(config.build!), ...extraTags],
+    push: images.push,
+    registry: images.push
+      ? {
+          address: registryOf(repository),
+          username: images.username!,
+          password: config.registryPassword!,
+        }
+      : undefined,
+    cache: images.cache,
+    builder: builder?.name,
+  });
+}
+const builtImages: Record<string, MultiArchImage> = {};
+if (backupImageBuild) {
+  builtImages[ownImages.postgresBackup.name] = buildImage(
+    ownImages.postgresBackup.name,
+    backupImageBuild,
+    [ownImages.postgresBackup.contentTag],
+  );
+}
+for (const spec of config.services) {
+  if (spec.build) builtImages[spec.name] = buildImage(spec.name, spec.build);
+}
+
 const appsNs = new PlatformNamespace(
   "apps",
   { namespaceName: "auditflow", component: "apps", ...config.namespaces.apps },
@@ -135,6 +207,10 @@ new PostgresBackup(
   BACKUP,
   {
     namespace: dataNs.name,
+    image:
+      builtImages[ownImages.postgresBackup.name]?.ref ??
+      imagesConfig?.postgresBackup?.image ??
+      ownImages.postgresBackup.prebuilt,
     postgres: {
       host: postgres.host,
       port: postgres.port,
@@ -229,7 +305,10 @@ const services = Object.fromEntries(
   SERVICE_NAMES.map((service) => {
     const spec = config.services.find((s) => s.name === service)!;
     const traits = catalog[service];
-    const image = spec.image ?? auditflowImages[service];
+    const built = builtImages[service];
+    // A built image is referenced by its digest, never by a tag.
+    const image = built?.ref ?? spec.image ?? auditflowImages[service];
+    const version = built ? config.build!.release : undefined;
     const migration = traits.migrationCommand
       ? new Migration(
           `${service}-migrate`,
@@ -237,6 +316,7 @@ const services = Object.fromEntries(
             namespace: appsNs.name,
             service,
             image,
+            version,
             command: traits.migrationCommand,
             database: pgbouncer.connections[service]!,
           },
@@ -250,6 +330,7 @@ const services = Object.fromEntries(
         traits,
         namespace: appsNs.name,
         image,
+        version,
         replicas: spec.replicas,
         autoscaling: spec.autoscaling,
         rules: spec.rules,
@@ -279,5 +360,7 @@ export const cluster = {
   provisioning: config.cluster.provisioning,
   nodes: config.cluster.nodes.map((n) => `${n.name} (${n.role}, ${n.arch})`),
 };
+/** The digest reference (`repo@sha256:...`) of every image the program built, by name. */
+export const images = Object.fromEntries(Object.entries(builtImages).map(([n, i]) => [n, i.ref]));
 /** Kubeconfig (secret) when the program installed K3s itself; null when the cluster is given. */
 export const kubeconfig = kubeconfigOutput ?? null;

@@ -19,6 +19,7 @@ import { EVICTION_POLICIES } from "../components/data/redis-config";
 
 import { SERVICE_NAMES } from "../components/apps/catalog";
 import { autoscalingSchema, rulesSchema } from "./service-options";
+import { buildSchema, imagesSchema } from "./images-config";
 
 export { SERVICE_NAMES };
 export type { ServiceName } from "../components/apps/catalog";
@@ -32,6 +33,7 @@ export const SECRET_KEYS = [
   "sshPrivateKey",
   "backupVerifyIdentity",
   "backupOffsiteSecretKey",
+  "registryPassword",
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
@@ -47,7 +49,9 @@ export function secretsNeeded(raw: Record<string, unknown>): SecretKey[] {
       ? at(raw.cluster, "provisioning") === "ssh"
       : key === "backupOffsiteSecretKey"
         ? at(at(raw.data, "backups"), "offsite") !== undefined
-        : true,
+        : key === "registryPassword"
+          ? at(raw.images, "push") === true
+          : true,
   );
 }
 
@@ -202,6 +206,7 @@ const placementSchema = z.strictObject({
 export const serviceSchema = z.strictObject({
   name: z.enum(SERVICE_NAMES),
   image: image.optional(),
+  build: buildSchema.optional(),
   /** Fixed pod count; exactly one of replicas and autoscaling (serviceOptionRules). */
   replicas: positiveInt(20).optional(),
   autoscaling: autoscalingSchema.optional(),
@@ -357,6 +362,8 @@ const sections = {
   environment: z.enum(ENVIRONMENTS),
   sshPrivateKey: z.string().min(1).optional(),
   backupOffsiteSecretKey: z.string().min(1).optional(),
+  registryPassword: z.string().min(1).optional(),
+  images: imagesSchema.optional(),
   backupVerifyIdentity: z
     .string({
       error:

@@ -7,6 +7,7 @@
  */
 import { configSchema, type PlatformConfig } from "./schema";
 import { crossFieldRules } from "./schema-rules";
+import { imageRules } from "./images-config";
 import { describe, keyOf, type ConfigProblem } from "./schema-messages";
 
 export type { ConfigProblem };
@@ -23,7 +24,10 @@ export type ValidationResult =
 export function validateConfig(raw: Record<string, unknown>, project: string): ValidationResult {
   const result = configSchema.safeParse(raw, { reportInput: true });
   const problems = result.success ? [] : result.error.issues.flatMap((i) => describe(i, project));
-  crossFieldRules(raw, (path, message) => problems.push({ key: keyOf(path, project), message }));
+  const issue = (path: (string | number)[], message: string) =>
+    problems.push({ key: keyOf(path, project), message });
+  crossFieldRules(raw, issue);
+  imageRules(raw, issue);
   if (result.success && problems.length === 0) return { ok: true, config: deepFreeze(result.data) };
   problems.sort((a, b) => a.key.localeCompare(b.key));
   return { ok: false, problems };

@@ -201,6 +201,32 @@ function countByType(resources: RecordedResource[]): [string, number][] {
   return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
 }
 
+/**
+ * The images of the plan with their platforms: builds (digest unknown until built) and pulled
+ * third-party images (whether the registry confirmed their platforms).
+ */
+export function imageLines(resources: RecordedResource[]): string[] {
+  const list = (v: unknown) => (Array.isArray(v) ? v.join(", ") : String(v));
+  return resources.flatMap((r) => {
+    if (r.type === "docker-build:index:Image") {
+      const tags = (r.inputs.tags ?? []) as string[];
+      const repo = tags[0]?.replace(/:[^:/]+$/, "") ?? r.name;
+      const tagNames = tags.map((t) => t.slice(repo.length + 1)).join(", ");
+      return [
+        `    build ${repo} for ${list(r.inputs.platforms)}: tags ${tagNames}; ${r.inputs.push ? "pushed" : "not pushed"}, digest unknown until built`,
+      ];
+    }
+    if (r.type === "auditflow:images:PulledImage") {
+      const how =
+        r.inputs.checked === true
+          ? "confirmed by the registry"
+          : `not checked: ${String(r.inputs.reason ?? "unknown until apply")}`;
+      return [`    pull  ${String(r.inputs.image)} for ${list(r.inputs.platforms)} (${how})`];
+    }
+    return [];
+  });
+}
+
 function secretNotes(loaded: LoadedStackConfig): string[] {
   return [
     ...loaded.fromEnv.map((s) => `secret ${s.key}: taken from ${s.envVar}`),
@@ -318,6 +344,9 @@ function textReport(p: Planned): string {
   for (const [k, v] of Object.entries(p.outputs)) {
     out.push(`    ${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`);
   }
+  out.push("");
+  out.push("Images (every one must hold every node architecture):");
+  out.push(...imageLines(resources));
   out.push("");
   out.push("Sizing (all replicas; Jobs count once):");
   for (const [ns, t] of sizing(resources)) {

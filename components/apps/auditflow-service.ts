@@ -47,8 +47,10 @@ export interface AuditFlowServiceArgs {
   traits: ServiceTraits;
   /** Namespace to deploy into. Required. */
   namespace: pulumi.Input<string>;
-  /** Image reference, exact tag or digest. Required. */
-  image: string;
+  /** Image reference, exact tag or digest (a built image's `repo@sha256:...` Output). Required. */
+  image: pulumi.Input<string>;
+  /** `app.kubernetes.io/version`. Defaults to the image's tag (none for a digest Output). */
+  version?: string;
   /** Fixed pod count. Required unless autoscaling is set; not allowed with it. */
   replicas?: number;
   /** Autoscale with a HorizontalPodAutoscaler instead of a fixed count. Defaults to none. */
@@ -147,7 +149,7 @@ export class AuditFlowService extends pulumi.ComponentResource {
       name,
       {
         namespace: args.namespace,
-        identity: { name: args.service, component: t.component },
+        identity: { name: args.service, component: t.component, version: args.version },
         replicas: args.replicas,
         autoscaling: args.autoscaling,
         placement: args.placement,

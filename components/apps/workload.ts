@@ -11,8 +11,11 @@ type Probe = k8s.types.input.core.v1.Probe;
 export interface ContainerSpec {
   /** Container name (DNS-1123 label). Required. */
   name: string;
-  /** Image reference with an exact tag or digest (`latest` is refused). Required. */
-  image: string;
+  /**
+   * Image reference with an exact tag or digest (`latest` is refused), or the digest reference of an
+   * image the program builds (an Output, checked by the build). Required.
+   */
+  image: pulumi.Input<string>;
   /** Entrypoint override. Defaults to the image's entrypoint. */
   command?: string[];
   /** Arguments. Defaults to the image's arguments. */
@@ -183,7 +186,9 @@ export class Workload extends pulumi.ComponentResource {
     const main = args.containers[0]!;
     const identity: AppIdentity = {
       ...args.identity,
-      version: args.identity.version ?? imageVersion(main.image),
+      version:
+        args.identity.version ??
+        (typeof main.image === "string" ? imageVersion(main.image) : undefined),
     };
     const labels = recommendedLabels(identity);
     this.selector = selectorLabels(identity);
@@ -698,8 +703,8 @@ export function validateWorkload(name: string, args: WorkloadArgs): void {
       fail(`${where}: name must be a DNS-1123 label`);
     if (names.has(c.name)) fail(`${where}: container names must be unique`);
     names.add(c.name);
-    const img = parseImage(c.image);
-    if ("problem" in img) fail(`${where}: image "${c.image}" ${img.problem}`);
+    const img = typeof c.image === "string" ? parseImage(c.image) : {};
+    if ("problem" in img) fail(`${where}: image "${String(c.image)}" ${img.problem}`);
     const { requests, limits } = c.resources;
     if (!cpuPattern.test(requests.cpu) || !cpuPattern.test(limits.cpu)) {
       fail(

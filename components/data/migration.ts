@@ -9,7 +9,9 @@ export interface MigrationArgs {
   /** The service whose schema it migrates. Required. */
   service: string;
   /** The service's image (the migration scripts ship with it). Required. */
-  image: string;
+  image: pulumi.Input<string>;
+  /** `app.kubernetes.io/version`. Defaults to the image's tag (none for a digest Output). */
+  version?: string;
   /**
    * The migration command, run in the image's working directory, e.g. ["alembic", "upgrade",
    * "head"]. Required.
@@ -59,7 +61,11 @@ export class Migration extends pulumi.ComponentResource {
       name,
       {
         namespace: args.namespace,
-        identity: { name: migrationName(args.service), component: "migration" },
+        identity: {
+          name: migrationName(args.service),
+          component: "migration",
+          version: args.version,
+        },
         kind: "Job",
         replicas: 1,
         job: {

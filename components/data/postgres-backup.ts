@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Peer } from "../apps/workload";
 import { compliantPodSpec } from "../apps/workload";
 import { recommendedLabels, selectorLabels } from "../lib/labels";
-import { platformImages } from "../versions";
+import { ownImages } from "../versions";
 import { ipv4CidrPattern, s3BucketPattern, s3PrefixPattern } from "../lib/net";
 import { ageRecipientPattern, cronPattern } from "../lib/formats";
 import type { ContainerEnvValue, EnvContract, EnvValues, ShellScript } from "../lib/shell";
@@ -20,6 +20,11 @@ export interface PostgresBackupArgs {
     peer: Peer;
     secretName: pulumi.Input<string>;
   };
+  /**
+   * The backup image (components/images/postgres-backup), usually the digest reference of the
+   * program's own build. Defaults to the prebuilt reference in components/versions.ts.
+   */
+  image?: pulumi.Input<string>;
   /** Databases to back up. Required (at least one). */
   databases: readonly string[];
   /** Cron schedule of the backup. Required. */
@@ -207,7 +212,7 @@ export class PostgresBackup extends pulumi.ComponentResource {
                     containers: [
                       {
                         name: suffix,
-                        image: platformImages.postgresBackup,
+                        image: args.image ?? ownImages.postgresBackup.prebuilt,
                         command: ["sh", `/scripts/${script.name}`],
                         env,
                         resources: {

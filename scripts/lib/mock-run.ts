@@ -60,7 +60,16 @@ export interface RunOptions {
    * resources (for component tests). Defaults to infra/index.ts of this repository.
    */
   program?: string | (() => unknown);
+  /**
+   * Answers registry look-ups (`docker.getRegistryImageManifests`) with the manifests a registry
+   * would list for an image. Defaults to none: offline, no registry is reachable and every look-up
+   * fails, as it would on a machine without network.
+   */
+  registry?: (image: string) => { os: string; architecture: string }[];
 }
+
+/** The registry look-up the program makes for pinned third-party images. */
+export const REGISTRY_LOOKUP = "docker:index/getRegistryImageManifests:getRegistryImageManifests";
 
 export interface RunResult {
   resources: RecordedResource[];
@@ -156,6 +165,17 @@ function mockState(
         base64: preview ? pulumi.unknown : Buffer.alloc(length).toString("base64"),
       };
     }
+    case "docker-build:index:Image":
+      // The digest exists only once BuildKit has built and pushed the image: never invent one. A
+      // preview leaves it unknown; a plan of the update shows the marker where the digest will be.
+      return {
+        ...inputs,
+        digest: preview ? pulumi.unknown : UNKNOWN,
+        ref: preview ? pulumi.unknown : UNKNOWN,
+        contextHash: preview ? pulumi.unknown : UNKNOWN,
+      };
+    case "docker:index/buildxBuilder:BuildxBuilder":
+      return { ...inputs, name: inputs.name ?? `${name}-builder` };
     case "command:remote:Command":
     case "command:local:Command":
       return preview
@@ -209,6 +229,20 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
         };
       },
       call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+        if (args.token === REGISTRY_LOOKUP) {
+          const image = String(args.inputs.name);
+          if (!opts.registry) {
+            // The runtime reports a failed invoke with the gRPC error's details, as the engine's.
+            const message = "no registry is reachable from the offline mock runtime";
+            throw Object.assign(new Error(message), { details: message });
+          }
+          const manifests = opts.registry(image).map((m) => ({
+            ...m,
+            mediaType: "application/vnd.oci.image.manifest.v1+json",
+            sha256Digest: "",
+          }));
+          return { id: image, name: image, manifests };
+        }
         throw new Error(
           `unexpected provider function call ${args.token}: the program must not invoke providers`,
         );

@@ -8,7 +8,13 @@ export type { RecordedResource };
 
 export async function planStack(
   stack: string,
-  opts: { preview?: boolean; overrides?: Record<string, unknown>; env?: NodeJS.ProcessEnv } = {},
+  opts: {
+    preview?: boolean;
+    overrides?: Record<string, unknown>;
+    env?: NodeJS.ProcessEnv;
+    /** Answers the program's registry look-ups (see RunOptions.registry). Defaults to offline. */
+    registry?: (image: string) => { os: string; architecture: string }[];
+  } = {},
 ): Promise<RunResult> {
   let result: RunResult | undefined;
   await jest.isolateModulesAsync(async () => {
@@ -23,6 +29,7 @@ export async function planStack(
       config: loaded.config,
       secretKeys: loaded.secretKeys,
       preview: opts.preview ?? false,
+      registry: opts.registry,
     });
   });
   return result!;

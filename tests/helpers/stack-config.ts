@@ -14,6 +14,7 @@ export function rawConfig(stack: string): Record<string, unknown> {
     sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY----- test",
     backupVerifyIdentity: `AGE-SECRET-KEY-1${"Q".repeat(58)}`,
     backupOffsiteSecretKey: "offsite-secret-key",
+    registryPassword: "registry-token",
   };
   for (const [k, v] of Object.entries(doc.config)) raw[k.slice(PROJECT.length + 1)] = v;
   return raw;

@@ -81,4 +81,35 @@ describe("image-architectures", () => {
     );
     expect(vs[0]!.resource.type).toBe("docker-build:index:Image");
   });
+  const pulled = (platforms: unknown) => ({
+    urn: "urn:pulumi:test::fixture::auditflow:images:PulledImage::pulled-redis",
+    type: "auditflow:images:PulledImage",
+    name: "pulled-redis",
+    props: { image: "docker.io/library/redis:7.4.2@sha256:" + "b".repeat(64), platforms },
+  });
+  test("a pulled image whose manifest list has every node architecture passes", async () => {
+    expect(
+      await violationsOf(
+        "image-architectures",
+        [...goodStack(), pulled(["linux/amd64", "linux/arm64", "linux/s390x"])],
+        config,
+      ),
+    ).toEqual([]);
+  });
+  test("a pulled amd64-only image fails on a stack with arm64 nodes and names the image", async () => {
+    const vs = await violationsOf(
+      "image-architectures",
+      [...goodStack(), pulled(["linux/amd64"])],
+      config,
+    );
+    expect(vs).toHaveLength(1);
+    expect(vs[0]!.message).toMatch(
+      /pulled image docker\.io\/library\/redis:7\.4\.2@sha256:b{64} lacks linux\/arm64 \(its manifest list has linux\/amd64\)/,
+    );
+  });
+  test("a pulled image whose platforms are unknown until apply is not judged", async () => {
+    expect(
+      await violationsOf("image-architectures", [...goodStack(), pulled(undefined)], config),
+    ).toEqual([]);
+  });
 });

@@ -320,11 +320,12 @@ test("a stack asks only for the secrets its configuration needs", async () => {
   const { loadStackFile, stackFile } = await import("../../scripts/lib/stack-config");
   const asked = (stack: string) =>
     loadStackFile(stackFile(stack), {}).placeholders.map((p) => p.key);
-  expect(asked("dev")).toEqual(["sshPrivateKey", "backupVerifyIdentity"]);
+  expect(asked("dev")).toEqual(["sshPrivateKey", "backupVerifyIdentity", "registryPassword"]);
   expect(asked("prod")).toEqual([
     "sshPrivateKey",
     "backupVerifyIdentity",
     "backupOffsiteSecretKey",
+    "registryPassword",
   ]);
   const dev = (await planStack("dev")).resources;
   expect(dev.some((r) => r.name === "postgres-backup-offsite")).toBe(false);

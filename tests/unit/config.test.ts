@@ -274,6 +274,86 @@ describe("bad input is rejected with the key, the value and what is allowed", ()
       /4 but the services need 8 pods/,
     ],
     [
+      "service with both a prebuilt image and a build",
+      (c) => {
+        c.services[0].image = "ghcr.io/auditflow/audit-event-generator:0.4.2";
+        c.services[0].build = { context: "components/images/postgres-backup" };
+      },
+      "services[0].build",
+      /either image \(a prebuilt image\) or build, not both/,
+    ],
+    [
+      "build context that is not a directory of the project",
+      (c) => (c.services[1].build = { context: "services/missing" }),
+      "services[1].build.context",
+      /"services\/missing" is not a directory of the project/,
+    ],
+    [
+      "build context outside the project",
+      (c) => (c.services[1].build = { context: "../elsewhere" }),
+      "services[1].build.context",
+      /relative to the project root, without '\.\.'/,
+    ],
+    [
+      "build with a missing Dockerfile",
+      (c) =>
+        (c.services[1].build = {
+          context: "components/images/postgres-backup",
+          dockerfile: "components/images/nope.Dockerfile",
+        }),
+      "services[1].build.dockerfile",
+      /has no Dockerfile at "components\/images\/nope.Dockerfile"/,
+    ],
+    [
+      "secret-looking build argument",
+      (c) =>
+        (c.services[1].build = {
+          context: "components/images/postgres-backup",
+          args: { NPM_TOKEN: "x" },
+        }),
+      "services[1].build.args.NPM_TOKEN",
+      /build arguments are recorded in the image/,
+    ],
+    [
+      "build without an images section",
+      (c) => {
+        delete c.images;
+        c.services[1].build = { context: "components/images/postgres-backup" };
+      },
+      "images",
+      /is required when services\.1\.build is set/,
+    ],
+    [
+      "pushing without the registry token",
+      (c) => delete c.registryPassword,
+      "registryPassword",
+      /is required when images.push is true/,
+    ],
+    [
+      "pushing without a registry user",
+      (c) => delete c.images.username,
+      "images.username",
+      /is required when images.push is true/,
+    ],
+    [
+      "builds that are not pushed to a cluster that must pull them",
+      (c) => (c.images.push = false),
+      "images.push",
+      /the cluster can only pull pushed images/,
+    ],
+    [
+      "registry with a tag",
+      (c) => (c.images.registry = "ghcr.io/auditflow:1.0"),
+      "images.registry",
+      /must be a registry host with an optional path/,
+    ],
+    [
+      "unknown key in images",
+      (c) => (c.images.pull = true),
+      "images.pull",
+      /is not a known setting; allowed keys here are: registry, username, push, cache, checkPulledImages, postgresBackup/,
+    ],
+    [
       "missing backup verification key",
       (c) => delete c.backupVerifyIdentity,
       "backupVerifyIdentity",

@@ -5,7 +5,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { platformImages } from "../../components/versions";
+import { ownImages, platformImages } from "../../components/versions";
 
 const dockerfile = fs.readFileSync(
   path.resolve(__dirname, "../../components/images/postgres-backup/Dockerfile"),
@@ -23,8 +23,9 @@ test("the backup image adds age and curl, and runs as the postgres user (uid 70)
 
 test("the backup image's tag names the PostgreSQL version and the age release it carries", () => {
   const server = /:(\d+\.\d+)-/.exec(platformImages.postgres)?.[1];
-  const tag = platformImages.postgresBackup.split(":").pop();
+  const tag = ownImages.postgresBackup.contentTag;
   expect(server).toBeDefined();
   expect(tag?.startsWith(`${server}-age1.2`)).toBe(true);
-  expect(dockerfile).toContain(platformImages.postgresBackup);
+  expect(ownImages.postgresBackup.prebuilt.endsWith(`:${tag}`)).toBe(true);
+  expect(dockerfile).toContain(ownImages.postgresBackup.prebuilt);
 });

@@ -1,8 +1,14 @@
 import { K8sObject } from "../../lib/k8s";
 import { stackPolicy } from "../../lib/define";
 
-/** Platforms an image build resource targets, e.g. ["linux/amd64", "linux/arm64"]. */
+/**
+ * Platforms an image resource provides, e.g. ["linux/amd64", "linux/arm64"]: what an image build
+ * targets, or what a pulled image's manifest list holds (auditflow:images:PulledImage, whose platforms
+ * the program looked up in the registry). Undefined for other resources and unknown values.
+ */
 function platformsOf(type: string, props: K8sObject): string[] | undefined {
+  if (type === "auditflow:images:PulledImage")
+    return Array.isArray(props.platforms) ? props.platforms : undefined;
   if (type === "docker-build:index:Image")
     return Array.isArray(props.platforms) ? props.platforms : [];
   if (type === "docker:index/image:Image") {
@@ -19,8 +25,9 @@ function platformsOf(type: string, props: K8sObject): string[] | undefined {
 export const imageArchitectures = stackPolicy<{ architectures?: string[] }>({
   name: "image-architectures",
   theme: "images",
-  description: "Images built by the program include every architecture the stack's nodes have.",
-  fix: "add the missing linux/<arch> platform to the image build's platforms",
+  description:
+    "Images the program builds or pulls include every architecture the stack's nodes have.",
+  fix: "add the missing linux/<arch> platform to the image build's platforms, or pin a pulled image whose manifest list has it",
   equivalents: {},
   allResources: true,
   config: { architectures: { type: "array", items: { type: "string" }, default: [] } },
@@ -33,7 +40,10 @@ export const imageArchitectures = stackPolicy<{ architectures?: string[] }>({
         ? [
             {
               urn: r.urn,
-              problem: `image build ${r.name} lacks ${missing.map((a) => `linux/${a}`).join(", ")} (builds ${platforms.join(", ") || "the host platform only"})`,
+              problem:
+                r.type === "auditflow:images:PulledImage"
+                  ? `pulled image ${String(r.props.image)} lacks ${missing.map((a) => `linux/${a}`).join(", ")} (its manifest list has ${platforms.join(", ") || "no platform"})`
+                  : `image build ${r.name} lacks ${missing.map((a) => `linux/${a}`).join(", ")} (builds ${platforms.join(", ") || "the host platform only"})`,
             },
           ]
         : [];
