@@ -12,7 +12,9 @@ ACTIONLINT_VERSION=v1.7.12
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/auditflow"
 
 # Trivy's encoding/json/v2 use needs the Go toolchain's jsonv2 experiment (as its own build does).
-goexperiment_of() { [ "$1" = trivy ] && echo jsonv2 || true; }
+goexperiment_of() {
+  if [ "$1" = trivy ]; then echo jsonv2; fi
+}
 
 module_of() {
   case "$1" in
