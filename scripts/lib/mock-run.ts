@@ -170,9 +170,9 @@ function mockState(
       // preview leaves it unknown; a plan of the update shows the marker where the digest will be.
       return {
         ...inputs,
-        digest: preview ? pulumi.unknown : UNKNOWN,
-        ref: preview ? pulumi.unknown : UNKNOWN,
-        contextHash: preview ? pulumi.unknown : UNKNOWN,
+        digest: preview ? pulumi.unknown : UNKNOWN_MARKER,
+        ref: preview ? pulumi.unknown : UNKNOWN_MARKER,
+        contextHash: preview ? pulumi.unknown : UNKNOWN_MARKER,
       };
     case "docker:index/buildxBuilder:BuildxBuilder":
       return { ...inputs, name: inputs.name ?? `${name}-builder` };
