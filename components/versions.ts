@@ -83,3 +83,23 @@ export const kubeVipImages = {
   kubeVip: "ghcr.io/kube-vip/kube-vip:v0.8.9",
   cloudProvider: "ghcr.io/kube-vip/kube-vip-cloud-provider:v0.0.12",
 } as const;
+
+/**
+ * Ingress. Traefik is not installed by the program: K3s bundles it (as a HelmChart in kube-system)
+ * and the program only configures it through a HelmChartConfig. cert-manager is installed the K3s
+ * way, through a HelmChart object that K3s' Helm controller applies.
+ */
+export const ingress = {
+  /**
+   * The Traefik Go module the conformance harness (tools/traefik-harness) builds its middlewares
+   * and routers from. v3.7.x cannot be built here (it needs a fork version the Go module proxy does
+   * not serve); K3s v1.34 releases up to v1.34.8 bundle Traefik v3.6.x (K3s' release notes), v1.34.9
+   * and later v3.7.x, so pin K3s to a v3.6-bundling release to test the same minor that runs.
+   */
+  traefikLibrary: "v3.6.12",
+  /** cert-manager chart (and app) version; the harness builds cert-manager's ACME code at the same version. */
+  certManager: "v1.19.4",
+  certManagerRepo: "https://charts.jetstack.io",
+  /** Let's Encrypt's test ACME server, for the certificate issuance and renewal tests. */
+  pebble: "v2.10.1",
+} as const;

@@ -17,7 +17,11 @@ export type { PlatformConfig } from "./schema";
 export interface StackConfig extends Readonly<
   Omit<
     PlatformConfig,
-    "sshPrivateKey" | "backupVerifyIdentity" | "backupOffsiteSecretKey" | "registryPassword"
+    | "sshPrivateKey"
+    | "backupVerifyIdentity"
+    | "backupOffsiteSecretKey"
+    | "registryPassword"
+    | "acmeDns01Secret"
   >
 > {
   /** The stack name (dev, staging, prod or a personal stack). */
@@ -32,6 +36,8 @@ export interface StackConfig extends Readonly<
   readonly registryPassword?: pulumi.Output<string>;
   /** The commit and release built images are tagged with; present when the stack builds images. */
   readonly build?: BuildIdentity;
+  /** The DNS provider's credential for ACME DNS-01; present when ingress.acme.solver is "dns01". */
+  readonly acmeDns01Secret?: pulumi.Output<string>;
 }
 
 /** Error for bad configuration: a clean message for the user, no stack trace. */
@@ -83,6 +89,7 @@ export function loadConfig(): StackConfig {
     backupVerifyIdentity: _identity,
     backupOffsiteSecretKey: _offsiteKey,
     registryPassword: _registryPassword,
+    acmeDns01Secret: _dnsSecret,
     ...rest
   } = result.config;
   const config = new pulumi.Config();
@@ -96,5 +103,7 @@ export function loadConfig(): StackConfig {
       : undefined,
     registryPassword: rest.images?.push ? config.requireSecret("registryPassword") : undefined,
     build: identity?.ok ? identity.identity : undefined,
+    acmeDns01Secret:
+      rest.ingress.acme?.solver === "dns01" ? config.requireSecret("acmeDns01Secret") : undefined,
   });
 }

@@ -32,6 +32,11 @@ import { databaseName } from "../components/data/postgres-config";
 import { Redis } from "../components/data/redis";
 import { RabbitMQ } from "../components/messaging/rabbitmq";
 import { amqpQueues, amqpRoles } from "../components/apps/catalog";
+import { CertManager } from "../components/ingress/cert-manager";
+import { CertificateIssuers } from "../components/ingress/certificate-issuers";
+import { PublicEndpoint, Site } from "../components/ingress/public-endpoint";
+import { TraefikConfig } from "../components/ingress/traefik-config";
+import { bytes } from "../components/lib/quantity";
 
 const config = loadConfig();
 
@@ -301,49 +306,113 @@ const connectionsFor = (s: ServiceName): Connection[] =>
   );
 
 // ---- The four services ----------------------------------------------------------------------
-const services = Object.fromEntries(
-  SERVICE_NAMES.map((service) => {
-    const spec = config.services.find((s) => s.name === service)!;
-    const traits = catalog[service];
-    const built = builtImages[service];
-    // A built image is referenced by its digest, never by a tag.
-    const image = built?.ref ?? spec.image ?? auditflowImages[service];
-    const version = built ? config.build!.release : undefined;
-    const migration = traits.migrationCommand
-      ? new Migration(
-          `${service}-migrate`,
-          {
-            namespace: appsNs.name,
-            service,
-            image,
-            version,
-            command: traits.migrationCommand,
-            database: pgbouncer.connections[service]!,
-          },
-          opts,
-        )
-      : undefined;
-    const svc = new AuditFlowService(
+// Created in pipeline order, so a service's upstreams (the services whose calledBy names it) exist.
+const services: Partial<Record<ServiceName, AuditFlowService>> = {};
+for (const service of SERVICE_NAMES) {
+  const spec = config.services.find((s) => s.name === service)!;
+  const traits = catalog[service];
+  const built = builtImages[service];
+  // A built image is referenced by its digest, never by a tag.
+  const image = built?.ref ?? spec.image ?? auditflowImages[service];
+  const version = built ? config.build!.release : undefined;
+  const migration = traits.migrationCommand
+    ? new Migration(
+        `${service}-migrate`,
+        {
+          namespace: appsNs.name,
+          service,
+          image,
+          version,
+          command: traits.migrationCommand,
+          database: pgbouncer.connections[service]!,
+        },
+        opts,
+      )
+    : undefined;
+  const upstreams = SERVICE_NAMES.filter((u) => catalog[u].calledBy.includes(service)).map((u) => {
+    const up = services[u];
+    if (!up)
+      throw new Error(`service ${service} calls ${u}, which must come first in SERVICE_NAMES`);
+    return {
+      service: u,
+      url: pulumi.interpolate`http://${up.host}:${up.port}`,
+      peer: up.peer,
+      port: up.port,
+    };
+  });
+  services[service] = new AuditFlowService(
+    service,
+    {
       service,
-      {
-        service,
-        traits,
-        namespace: appsNs.name,
-        image,
-        version,
-        replicas: spec.replicas,
-        autoscaling: spec.autoscaling,
-        rules: spec.rules,
-        resources: spec.resources,
-        placement: spec.placement,
-        env: spec.env,
-        connections: connectionsFor(service),
-        callers: traits.calledBy.map(servicePeer),
-      },
-      { ...opts, dependsOn: migration ? [migration.job] : [] },
-    );
-    return [service, svc];
-  }),
+      traits,
+      namespace: appsNs.name,
+      image,
+      version,
+      replicas: spec.replicas,
+      autoscaling: spec.autoscaling,
+      rules: spec.rules,
+      resources: spec.resources,
+      placement: spec.placement,
+      env: spec.env,
+      connections: connectionsFor(service),
+      callers: traits.calledBy.map(servicePeer),
+      upstreams,
+    },
+    { ...opts, dependsOn: migration ? [migration.job] : [] },
+  );
+}
+
+// ---- Ingress: K3s' Traefik, cert-manager, the public endpoint --------------------------------
+const ing = config.ingress;
+new TraefikConfig(
+  "traefik",
+  { replicas: ing.traefik.replicas, resources: ing.traefik.resources },
+  opts,
+);
+const certManager = new CertManager("cert-manager", {}, opts);
+const issuers = new CertificateIssuers(
+  "auditflow",
+  {
+    namespace: certManager.namespace,
+    acme: ing.acme && {
+      ...ing.acme,
+      dns01Secret: config.acmeDns01Secret,
+    },
+    dependsOn: [certManager.chart],
+  },
+  opts,
+);
+const sites: Site[] = [
+  {
+    name: "public",
+    hosts: [...ing.hosts],
+    issuer: ing.issuer === "acme" ? issuers.acme! : issuers.privateCa,
+    http01: ing.issuer === "acme" && ing.acme?.solver === "http01",
+  },
+  ...(ing.internalHosts?.length
+    ? [{ name: "internal", hosts: [...ing.internalHosts], issuer: issuers.privateCa }]
+    : []),
+];
+const backend = (s: ServiceName) => ({
+  serviceName: services[s]!.workload.serviceName!,
+  port: services[s]!.port,
+  peer: services[s]!.peer,
+});
+new PublicEndpoint(
+  "auditflow",
+  {
+    namespace: appsNs.name,
+    sites,
+    dashboard: backend("event-audit-dashboard"),
+    api: backend("audit-log-analysis"),
+    livePath: ing.livePath,
+    generalRateLimit: ing.rateLimit.general,
+    apiRateLimit: ing.rateLimit.api,
+    maxRequestBodyBytes: bytes(ing.maxRequestBody),
+    certificateDuration: ing.certificates?.duration,
+    renewBefore: ing.certificates?.renewBefore,
+  },
+  { ...opts, dependsOn: [certManager.chart] },
 );
 
 export const namespaces = { apps: appsNs.name, data: dataNs.name };
@@ -356,6 +425,8 @@ export const dataEndpoints = {
 export const serviceEndpoints = Object.fromEntries(
   Object.entries(services).map(([n, s]) => [n, pulumi.interpolate`http://${s.host}:${s.port}`]),
 );
+/** The platform's public URLs. */
+export const publicUrls = [...ing.hosts, ...(ing.internalHosts ?? [])].map((h) => `https://${h}/`);
 export const cluster = {
   provisioning: config.cluster.provisioning,
   nodes: config.cluster.nodes.map((n) => `${n.name} (${n.role}, ${n.arch})`),

@@ -13,6 +13,7 @@ import {
   dataSchema,
   serviceSchema,
   SERVICE_NAMES,
+  secretsNeeded,
   type DataConfig,
   type NamespaceSizing,
   type NodeSpec,
@@ -115,6 +116,15 @@ export function crossFieldRules(raw: Record<string, unknown>, issue: Issue): voi
     );
   }
   provisioningRules(c.rawCluster, c.sshPrivateKey, issue);
+  if (
+    secretsNeeded(raw).includes("acmeDns01Secret") &&
+    (raw.acmeDns01Secret === undefined || raw.acmeDns01Secret === "")
+  ) {
+    issue(
+      ["acmeDns01Secret"],
+      'is required when ingress.acme.solver is "dns01": the DNS provider\'s API token or TSIG key (pulumi config set --secret acmeDns01Secret)',
+    );
+  }
   if (c.cluster) clusterLifecycleRules(c.cluster, c.data, issue);
   const nodes = c.cluster?.nodes;
   const nodeNames = new Set(nodes?.map((n) => n.name));

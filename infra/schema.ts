@@ -16,6 +16,7 @@ import {
   s3PrefixPattern,
 } from "../components/lib/net";
 import { EVICTION_POLICIES } from "../components/data/redis-config";
+import { ingressSchema } from "./ingress-schema";
 
 import { SERVICE_NAMES } from "../components/apps/catalog";
 import { autoscalingSchema, rulesSchema } from "./service-options";
@@ -34,6 +35,7 @@ export const SECRET_KEYS = [
   "backupVerifyIdentity",
   "backupOffsiteSecretKey",
   "registryPassword",
+  "acmeDns01Secret",
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
@@ -51,7 +53,9 @@ export function secretsNeeded(raw: Record<string, unknown>): SecretKey[] {
         ? at(at(raw.data, "backups"), "offsite") !== undefined
         : key === "registryPassword"
           ? at(raw.images, "push") === true
-          : true,
+          : key === "acmeDns01Secret"
+            ? at(at(raw.ingress, "acme"), "solver") === "dns01"
+            : true,
   );
 }
 
@@ -364,6 +368,7 @@ const sections = {
   backupOffsiteSecretKey: z.string().min(1).optional(),
   registryPassword: z.string().min(1).optional(),
   images: imagesSchema.optional(),
+  acmeDns01Secret: z.string().min(1).optional(),
   backupVerifyIdentity: z
     .string({
       error:
@@ -374,6 +379,7 @@ const sections = {
   namespaces: z.strictObject({ apps: namespaceSizingSchema, data: namespaceSizingSchema }),
   services: z.array(serviceSchema),
   data: dataSchema,
+  ingress: ingressSchema,
 };
 
 /** The whole stack configuration, as `infra/config.ts` hands it to the program. */

@@ -75,7 +75,24 @@ export interface AuditFlowServiceArgs {
   connections?: readonly Connection[];
   /** Peers of the services that call this one's API (from traits.calledBy). Defaults to none. */
   callers?: readonly Peer[];
+  /**
+   * Services whose HTTP API this one calls: each gets `<NAME>_URL` (e.g. AUDIT_LOG_ANALYSIS_URL)
+   * and NetworkPolicy egress to its pods on its port. Defaults to none.
+   */
+  upstreams?: readonly Upstream[];
 }
+
+/** Another service's HTTP API as a caller sees it. */
+export interface Upstream {
+  service: ServiceName;
+  /** Base URL, e.g. http://audit-log-analysis.auditflow.svc.cluster.local:8000. */
+  url: pulumi.Input<string>;
+  peer: Peer;
+  port: number;
+}
+
+/** The environment variable that carries an upstream's base URL. */
+export const upstreamEnvName = (s: ServiceName) => `${s.toUpperCase().replace(/-/g, "_")}_URL`;
 
 /**
  * One AuditFlow service: its Workload (Deployment, Service, ServiceAccount, NetworkPolicy, PDB)
@@ -177,6 +194,10 @@ export class AuditFlowService extends pulumi.ComponentResource {
               ...(rules ? [{ name: "RULES_DIR", value: RULES_DIR }] : []),
               ...Object.entries(args.env ?? {}).map(([k, v]) => ({ name: k, value: v })),
               ...connections.flatMap(connectionEnv),
+              ...(args.upstreams ?? []).map((u) => ({
+                name: upstreamEnvName(u.service),
+                value: u.url,
+              })),
             ],
             resources: args.resources,
             startupProbe: {
@@ -205,7 +226,10 @@ export class AuditFlowService extends pulumi.ComponentResource {
           ...(args.callers?.length ? [{ from: [...args.callers], ports: [t.port] }] : []),
           { from: [{ namespace: args.metricsNamespace ?? "monitoring" }], ports: [METRICS.port] },
         ],
-        egress: connections.map(connectionEgress),
+        egress: [
+          ...connections.map(connectionEgress),
+          ...(args.upstreams ?? []).map((u) => ({ to: [u.peer], ports: [u.port] })),
+        ],
       },
       { parent: this },
     );

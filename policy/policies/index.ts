@@ -35,6 +35,9 @@ import { noRiskyRbacVerbs } from "./rbac/no-risky-rbac-verbs";
 import { rbacNoWildcards } from "./rbac/rbac-no-wildcards";
 import { serviceAccountTokenAutomount } from "./rbac/service-account-token-automount";
 import { ingressTls } from "./networking/ingress-tls";
+import { ingressClassRequired } from "./networking/ingress-class-required";
+import { exposedRouteTls } from "./networking/exposed-route-tls";
+import { exposedRouteRateLimit } from "./networking/exposed-route-rate-limit";
 import { namespaceDefaultDeny } from "./networking/namespace-default-deny";
 import { networkPolicySelectsPods } from "./networking/network-policy-selects-pods";
 import { noExternalServiceTypes } from "./networking/no-external-service-types";
@@ -91,6 +94,9 @@ export const policies: Policies = [
   rbacNoWildcards,
   serviceAccountTokenAutomount,
   ingressTls,
+  ingressClassRequired,
+  exposedRouteTls,
+  exposedRouteRateLimit,
   namespaceDefaultDeny,
   networkPolicySelectsPods,
   noExternalServiceTypes,

@@ -15,6 +15,7 @@ export function rawConfig(stack: string): Record<string, unknown> {
     backupVerifyIdentity: `AGE-SECRET-KEY-1${"Q".repeat(58)}`,
     backupOffsiteSecretKey: "offsite-secret-key",
     registryPassword: "registry-token",
+    acmeDns01Secret: "tsig-key",
   };
   for (const [k, v] of Object.entries(doc.config)) raw[k.slice(PROJECT.length + 1)] = v;
   return raw;

@@ -154,8 +154,51 @@ export function goodStack(): PlannedResource[] {
       subjects: [{ kind: "ServiceAccount", name: "api-sa", namespace: "apps" }],
     }),
     res("v1", "ConfigMap", "settings", { data: { "app.yaml": "level: info" } }),
-    res("networking.k8s.io/v1", "Ingress", "web", {
+    res("traefik.io/v1alpha1", "Middleware", "ratelimit", {
+      spec: { rateLimit: { average: 200, period: "1s", burst: 100 } },
+    }),
+    res("traefik.io/v1alpha1", "Middleware", "redirect", {
+      spec: { redirectScheme: { scheme: "https", permanent: true } },
+    }),
+    res("traefik.io/v1alpha1", "IngressRoute", "web-https", {
       spec: {
+        entryPoints: ["websecure"],
+        routes: [
+          {
+            kind: "Rule",
+            match: "Host(`audit.example.org`)",
+            middlewares: [{ name: "ratelimit" }],
+            services: [{ name: "api", port: 80 }],
+          },
+        ],
+        tls: { secretName: "web-tls" },
+      },
+    }),
+    // Serves only a redirect (Traefik's noop@internal), so it needs neither TLS nor a rate limit.
+    res("traefik.io/v1alpha1", "IngressRoute", "web-http", {
+      spec: {
+        entryPoints: ["web"],
+        routes: [
+          {
+            kind: "Rule",
+            match: "Host(`audit.example.org`)",
+            middlewares: [{ name: "redirect" }],
+            services: [{ name: "noop@internal", kind: "TraefikService" }],
+          },
+        ],
+      },
+    }),
+    res("networking.k8s.io/v1", "Ingress", "web", {
+      metadata: {
+        name: "web",
+        namespace: "apps",
+        labels: labels("web"),
+        annotations: {
+          "traefik.ingress.kubernetes.io/router.middlewares": "apps-ratelimit@kubernetescrd",
+        },
+      },
+      spec: {
+        ingressClassName: "traefik",
         tls: [{ hosts: ["audit.example.org"], secretName: "web-tls" }],
         rules: [
           {

@@ -326,6 +326,7 @@ test("a stack asks only for the secrets its configuration needs", async () => {
     "backupVerifyIdentity",
     "backupOffsiteSecretKey",
     "registryPassword",
+    "acmeDns01Secret",
   ]);
   const dev = (await planStack("dev")).resources;
   expect(dev.some((r) => r.name === "postgres-backup-offsite")).toBe(false);

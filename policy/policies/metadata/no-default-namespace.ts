@@ -16,6 +16,7 @@ const CLUSTER_SCOPED = [
   "APIService",
   "RuntimeClass",
   "CSIDriver",
+  "ClusterIssuer",
 ];
 
 export const noDefaultNamespace = resourcePolicy({

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Builds the ingress conformance tools into a per-user cache (a warm cache makes this a no-op):
+#   - tools/traefik-harness: our Go harness that runs Traefik v3.6.12's own CRD provider, router and
+#     middlewares, and cert-manager v1.19.4's ACME client and HTTP-01 solver handler, on loopback.
+#     Keyed by a hash of its go.mod, go.sum and sources.
+#   - Pebble v2.10.1 and pebble-challtestsrv (Let's Encrypt's test ACME server and its DNS), from
+#     their Go module.
+# Usage: install-ingress-tools.sh            build what is missing
+#        install-ingress-tools.sh --paths    print harness, pebble and challtestsrv paths (no build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PEBBLE_VERSION=v2.10.1
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/auditflow"
+src=tools/traefik-harness
+hash=$(cat "$src/go.mod" "$src/go.sum" "$src"/*.go "$src"/*.s | sha256sum | cut -c1-16)
+harness="$cache/traefik-harness-$hash/traefik-harness"
+pebble_dir="$cache/pebble-$PEBBLE_VERSION"
+
+if [ "${1:-}" = "--paths" ]; then
+  printf '%s\n%s\n%s\n' "$harness" "$pebble_dir/pebble" "$pebble_dir/pebble-challtestsrv"
+  exit 0
+fi
+command -v go >/dev/null 2>&1 || {
+  echo "install-ingress-tools: the Go toolchain is needed to build the Traefik harness and Pebble" >&2
+  exit 2
+}
+
+if [ -x "$harness" ]; then
+  echo "install-ingress-tools: traefik-harness $hash present"
+else
+  echo "install-ingress-tools: building traefik-harness $hash (Traefik and cert-manager as libraries; several minutes when cold)"
+  started=$(date +%s)
+  mkdir -p "$(dirname "$harness")"
+  (cd "$src" && GOFLAGS=-mod=mod go build -trimpath -o "$harness.partial" .)
+  mv "$harness.partial" "$harness"
+  echo "install-ingress-tools: traefik-harness built in $(($(date +%s) - started))s"
+fi
+
+if [ -x "$pebble_dir/pebble" ] && [ -x "$pebble_dir/pebble-challtestsrv" ]; then
+  echo "install-ingress-tools: pebble $PEBBLE_VERSION present"
+else
+  echo "install-ingress-tools: building pebble $PEBBLE_VERSION into $pebble_dir"
+  mkdir -p "$pebble_dir.partial"
+  GOBIN="$pebble_dir.partial" GOFLAGS=-mod=mod go install \
+    "github.com/letsencrypt/pebble/v2/cmd/pebble@$PEBBLE_VERSION" \
+    "github.com/letsencrypt/pebble/v2/cmd/pebble-challtestsrv@$PEBBLE_VERSION"
+  rm -rf "$pebble_dir"
+  mv "$pebble_dir.partial" "$pebble_dir"
+fi
