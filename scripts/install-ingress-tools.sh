@@ -32,7 +32,7 @@ else
   echo "install-ingress-tools: building traefik-harness $hash (Traefik and cert-manager as libraries; several minutes when cold)"
   started=$(date +%s)
   mkdir -p "$(dirname "$harness")"
-  (cd "$src" && GOFLAGS=-mod=mod go build -trimpath -o "$harness.partial" .)
+  (cd "$src" && GOFLAGS=-mod=mod go build -o "$harness.partial" .)
   mv "$harness.partial" "$harness"
   echo "install-ingress-tools: traefik-harness built in $(($(date +%s) - started))s"
 fi

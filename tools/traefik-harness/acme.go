@@ -309,7 +309,7 @@ func order(ctx context.Context, cl acmecl.Interface, crt *cmapi.Certificate, sol
 		}
 		var chal *acmeapi.Challenge
 		for _, c := range authz.Challenges {
-			if c.Type == string(cmacme.ACMEChallengeTypeHTTP01) {
+			if strings.EqualFold(c.Type, string(cmacme.ACMEChallengeTypeHTTP01)) {
 				chal = c
 			}
 		}
@@ -341,12 +341,36 @@ func order(ctx context.Context, cl acmecl.Interface, crt *cmapi.Certificate, sol
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := cl.WaitOrder(ctx, o.URI); err != nil {
+	ready, err := cl.WaitOrder(ctx, o.URI)
+	if err != nil {
 		return nil, nil, fmt.Errorf("order ready: %w", err)
 	}
-	der, _, err := cl.CreateOrderCert(ctx, o.FinalizeURL, csr, true)
-	if err != nil {
+	der, _, err := cl.CreateOrderCert(ctx, ready.FinalizeURL, csr, true)
+	if acmeErr, ok := err.(*acmeapi.Error); ok && acmeErr.StatusCode >= 400 && acmeErr.StatusCode < 500 {
 		return nil, nil, fmt.Errorf("finalize: %w", err)
+	}
+	if err != nil {
+		// As cert-manager's order controller does after any other finalize error (Pebble
+		// finalizes asynchronously and answers "processing" without the order's Location, which
+		// the client's own wait cannot follow): refresh the order by its URL until it is valid,
+		// then fetch the certificate from the order's certificate URL.
+		var valid *acmeapi.Order
+		if werr := waitFor(func() error {
+			o2, gerr := cl.GetOrder(ctx, o.URI)
+			if gerr != nil {
+				return gerr
+			}
+			if o2.Status != acmeapi.StatusValid {
+				return fmt.Errorf("order is %s", o2.Status)
+			}
+			valid = o2
+			return nil
+		}, time.Minute); werr != nil {
+			return nil, nil, fmt.Errorf("finalize: %v; then: %w", err, werr)
+		}
+		if der, err = cl.FetchCert(ctx, valid.CertURL, true); err != nil {
+			return nil, nil, fmt.Errorf("fetch certificate: %w", err)
+		}
 	}
 	return der, key, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 	_ "unsafe" // go:linkname
@@ -68,6 +69,7 @@ type traefikInstance struct {
 	applied        chan struct{}
 	errMu          sync.Mutex
 	routerErrors   []string // errors Traefik recorded on routers of the last configuration
+	last           dynamic.Configuration
 }
 
 // startTraefik wires Traefik's server as cmd/traefik does (provider aggregator with the internal
@@ -152,6 +154,7 @@ func startTraefik(web, websecure string) (*traefikInstance, error) {
 		}
 		inst.errMu.Lock()
 		inst.routerErrors = errs
+		inst.last = conf
 		inst.errMu.Unlock()
 		select {
 		case inst.applied <- struct{}{}:
@@ -163,17 +166,51 @@ func startTraefik(web, websecure string) (*traefikInstance, error) {
 	return inst, nil
 }
 
-// apply pushes a configuration and waits until Traefik has switched to it.
+// apply pushes a provider's configuration and waits until Traefik runs routers built from it:
+// every router and certificate of conf is in the configuration Traefik last switched to.
 func (t *traefikInstance) apply(p *pushProvider, conf *dynamic.Configuration) {
-	for len(t.applied) > 0 {
-		<-t.applied
-	}
 	p.push(conf)
-	select {
-	case <-t.applied:
-	case <-time.After(10 * time.Second):
-		fmt.Println("warning: no configuration applied within 10s")
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-t.applied:
+		case <-time.After(time.Second):
+		}
+		if t.runs(p.name, conf) {
+			return
+		}
 	}
-	// The watcher may merge further (throttled) messages; let it settle.
-	time.Sleep(300 * time.Millisecond)
+	fmt.Fprintf(os.Stderr, "warning: the %s configuration was not applied within 30s\n", p.name)
+}
+
+// runs reports whether the last applied configuration holds conf's routers and certificates.
+func (t *traefikInstance) runs(provider string, conf *dynamic.Configuration) bool {
+	t.errMu.Lock()
+	defer t.errMu.Unlock()
+	if t.last.HTTP == nil {
+		return false
+	}
+	for name := range conf.HTTP.Routers {
+		if _, ok := t.last.HTTP.Routers[name+"@"+provider]; !ok {
+			return false
+		}
+	}
+	if conf.TLS == nil || len(conf.TLS.Certificates) == 0 {
+		return true
+	}
+	if t.last.TLS == nil {
+		return false
+	}
+	for _, c := range conf.TLS.Certificates {
+		found := false
+		for _, have := range t.last.TLS.Certificates {
+			if have.Certificate.CertFile == c.Certificate.CertFile {
+				found = true
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
