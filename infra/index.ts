@@ -366,7 +366,16 @@ for (const service of SERVICE_NAMES) {
 const ing = config.ingress;
 new TraefikConfig(
   "traefik",
-  { replicas: ing.traefik.replicas, resources: ing.traefik.resources },
+  {
+    // With kube-vip, the LoadBalancer address lives on one server at a time: run Traefik on each.
+    ...(config.cluster.vip
+      ? {
+          placement: "servers",
+          replicas: config.cluster.nodes.filter((n) => n.role === "server").length,
+        }
+      : { replicas: ing.traefik.replicas }),
+    resources: ing.traefik.resources,
+  },
   opts,
 );
 const certManager = new CertManager("cert-manager", {}, opts);

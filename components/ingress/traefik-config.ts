@@ -29,6 +29,13 @@ export interface TraefikConfigArgs {
   replicas: number;
   /** Requests and limits of the Traefik container. Required. */
   resources: ResourceSizes;
+  /**
+   * Where Traefik runs. "servers": one pod on every K3s server (a DaemonSet), for clusters whose
+   * LoadBalancer address is a kube-vip virtual IP held by one server at a time: with the Local
+   * traffic policy that server must run Traefik itself. `replicas` is then the servers' count.
+   * Defaults to "anywhere" (a Deployment of `replicas` pods).
+   */
+  placement?: "anywhere" | "servers";
 }
 
 /**
@@ -71,21 +78,24 @@ export class TraefikConfig extends pulumi.ComponentResource {
 /** The chart values (traefik-helm-chart v3x keys). */
 export function traefikValues(args: TraefikConfigArgs): Record<string, unknown> {
   const replicated = args.replicas > 1;
+  const onServers = args.placement === "servers";
   return {
-    deployment: { replicas: args.replicas },
+    deployment: onServers ? { kind: "DaemonSet" } : { replicas: args.replicas },
+    ...(onServers ? { nodeSelector: { "node-role.kubernetes.io/control-plane": "true" } } : {}),
     resources: args.resources,
     podDisruptionBudget: replicated ? { enabled: true, maxUnavailable: 1 } : { enabled: false },
     // One Traefik per node where possible: a node's ServiceLB sends its traffic to local pods.
-    topologySpreadConstraints: replicated
-      ? [
-          {
-            maxSkew: 1,
-            topologyKey: "kubernetes.io/hostname",
-            whenUnsatisfiable: "ScheduleAnyway",
-            labelSelector: { matchLabels: traefikPeer.podLabels },
-          },
-        ]
-      : [],
+    topologySpreadConstraints:
+      replicated && !onServers
+        ? [
+            {
+              maxSkew: 1,
+              topologyKey: "kubernetes.io/hostname",
+              whenUnsatisfiable: "ScheduleAnyway",
+              labelSelector: { matchLabels: traefikPeer.podLabels },
+            },
+          ]
+        : [],
     logs: {
       general: { format: "json", level: "INFO" },
       access: {

@@ -178,6 +178,26 @@ describe("TraefikConfig", () => {
     expect(values.service.spec.externalTrafficPolicy).toBe("Local");
   });
 
+  test("runs one Traefik per server (a DaemonSet) where kube-vip holds the LoadBalancer address", async () => {
+    const rs = await runComponent(
+      () =>
+        new TraefikConfig("traefik", {
+          replicas: 3,
+          placement: "servers",
+          resources: {
+            requests: { cpu: "100m", memory: "64Mi" },
+            limits: { cpu: "1", memory: "128Mi" },
+          },
+        }),
+    );
+    const values = parse(
+      spec(only(rs, "kubernetes:helm.cattle.io/v1:HelmChartConfig")).valuesContent,
+    );
+    expect(values.deployment).toEqual({ kind: "DaemonSet" });
+    expect(values.nodeSelector).toEqual({ "node-role.kubernetes.io/control-plane": "true" });
+    expect(values.service.spec.externalTrafficPolicy).toBe("Local");
+  });
+
   test("refuses a replica count outside 1-10", async () => {
     await expect(
       runComponent(
