@@ -12,7 +12,7 @@ import {
 } from "./k3s-config";
 import { renderKubeVip, type KubeVipArgs } from "./kube-vip";
 import { NodePrep } from "./node-prep";
-import { RUN_AS_ROOT, scriptStdin } from "./remote-script";
+import { nodeLib, RUN_AS_ROOT, scriptStdin } from "./remote-script";
 
 /** A machine in the cluster, as the stack declares it. */
 export interface K3sNode {
@@ -219,21 +219,25 @@ export class K3sCluster extends pulumi.ComponentResource {
           connection: connection(n),
           create: RUN_AS_ROOT,
           update: RUN_AS_ROOT,
-          stdin: scriptStdin(installScript, {
-            K3S_VERSION: args.k3sVersion,
-            K3S_ROLE: n.role,
-            // Secret whatever the provider says about the token's secrecy: it holds the token.
-            K3S_CONFIG: pulumi.secret(
-              pulumi
-                .all([token.result, s3Secret ?? ""])
-                .apply(([t, s]) => renderK3sConfig(config, { token: t, s3SecretKey: s })),
-            ),
-            INSTALLER_URL: args.installerUrl ?? installerUrlFor(args.k3sVersion),
-            INSTALLER_SHA256: args.installerSha256 ?? "",
-            AUDIT_POLICY: n.role === "server" ? auditPolicy : "",
-            KUBE_VIP_MANIFEST: n.role === "server" ? kubeVip : "",
-            ETCD_S3_CA: (n.role === "server" && args.etcdSnapshots?.s3?.caBundle) || "",
-          }),
+          stdin: scriptStdin(
+            installScript,
+            {
+              K3S_VERSION: args.k3sVersion,
+              K3S_ROLE: n.role,
+              // Secret whatever the provider says about the token's secrecy: it holds the token.
+              K3S_CONFIG: pulumi.secret(
+                pulumi
+                  .all([token.result, s3Secret ?? ""])
+                  .apply(([t, s]) => renderK3sConfig(config, { token: t, s3SecretKey: s })),
+              ),
+              INSTALLER_URL: args.installerUrl ?? installerUrlFor(args.k3sVersion),
+              INSTALLER_SHA256: args.installerSha256 ?? "",
+              AUDIT_POLICY: n.role === "server" ? auditPolicy : "",
+              KUBE_VIP_MANIFEST: n.role === "server" ? kubeVip : "",
+              ETCD_S3_CA: (n.role === "server" && args.etcdSnapshots?.s3?.caBundle) || "",
+            },
+            [nodeLib],
+          ),
           // `pulumi destroy` and nothing else: a version or configuration change is an update.
           delete:
             n.role === "agent"

@@ -32,28 +32,14 @@ case "$K3S_ROLE" in server | agent) ;; *)
   ;;
 esac
 
+# note, changed and put_file come from node-lib.sh, sent ahead of this script.
+# shellcheck disable=SC2034 # read by node-lib.sh
+log_name=k3s-install
 changes=0
-note() { echo "k3s-install: $*"; }
-put_file() {
-  local path=$1 mode=$2 content=$3 tmp
-  if [ -f "$path" ] && [ "$(stat -c %a "$path")" = "$mode" ] &&
-    printf '%s\n' "$content" | cmp -s - "$path"; then
-    return 1
-  fi
-  mkdir -p "$(dirname "$path")"
-  tmp=$(mktemp "$path.XXXXXX")
-  chmod "$mode" "$tmp"
-  printf '%s\n' "$content" >"$tmp"
-  mv -f "$tmp" "$path"
-  changes=$((changes + 1))
-  note "changed: $path"
-  return 0
-}
 remove_file() {
   if [ -e "$1" ]; then
     rm -f "$1"
-    changes=$((changes + 1))
-    note "removed: $1"
+    changed "removed $1"
   fi
 }
 

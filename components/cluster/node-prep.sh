@@ -16,29 +16,10 @@ set -euo pipefail
 : "${PI_CGROUPS:?}" "${NFT_RULESET:?}" "${SSH_PORT:?}" "${JOURNAL_MAX_USE:?}"
 : "${JOURNAL_MAX_FILE:?}" "${FAIL2BAN_MAXRETRY:?}" "${FAIL2BAN_BANTIME:?}"
 
+# note, changed and put_file come from node-lib.sh, sent ahead of this script.
+# shellcheck disable=SC2034 # read by node-lib.sh
+log_name=node-prep
 changes=0
-note() { echo "node-prep: $*"; }
-changed() {
-  changes=$((changes + 1))
-  note "changed: $*"
-}
-
-# put_file PATH MODE CONTENT: writes CONTENT (plus a final newline) only when it differs; returns 0
-# when the file changed, 1 when it was already right.
-put_file() {
-  local path=$1 mode=$2 content=$3 tmp
-  if [ -f "$path" ] && [ "$(stat -c %a "$path")" = "$mode" ] &&
-    printf '%s\n' "$content" | cmp -s - "$path"; then
-    return 1
-  fi
-  mkdir -p "$(dirname "$path")"
-  tmp=$(mktemp "$path.XXXXXX")
-  printf '%s\n' "$content" >"$tmp"
-  chmod "$mode" "$tmp"
-  mv -f "$tmp" "$path"
-  changed "$path"
-  return 0
-}
 
 # Services are managed through systemctl; in a chroot it ignores start/restart (no init to ask).
 service_restart() { systemctl restart "$1" || note "could not restart $1"; }

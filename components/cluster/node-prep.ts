@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { loadShellScript } from "../lib/shell";
 import { renderRuleset, type FirewallInput } from "./firewall";
-import { RUN_AS_ROOT, scriptStdin } from "./remote-script";
+import { nodeLib, RUN_AS_ROOT, scriptStdin } from "./remote-script";
 
 /** The kernel arguments K3s needs on a Raspberry Pi (memory cgroups are off by default there). */
 export const PI_KERNEL_ARGS = "cgroup_memory=1 cgroup_enable=memory";
@@ -65,15 +65,19 @@ export class NodePrep extends pulumi.ComponentResource {
       throw new Error(
         `NodePrep ${name}: sshPort must be a port number 1-65535, not ${args.sshPort}`,
       );
-    const stdin = scriptStdin(nodePrepScript, {
-      PI_CGROUPS: String(args.raspberryPi),
-      NFT_RULESET: renderRuleset(args.firewall),
-      SSH_PORT: String(args.sshPort),
-      JOURNAL_MAX_USE: args.journalMaxUse ?? "500M",
-      JOURNAL_MAX_FILE: args.journalMaxFile ?? "50M",
-      FAIL2BAN_MAXRETRY: String(args.fail2banMaxRetry ?? 5),
-      FAIL2BAN_BANTIME: args.fail2banBanTime ?? "1h",
-    });
+    const stdin = scriptStdin(
+      nodePrepScript,
+      {
+        PI_CGROUPS: String(args.raspberryPi),
+        NFT_RULESET: renderRuleset(args.firewall),
+        SSH_PORT: String(args.sshPort),
+        JOURNAL_MAX_USE: args.journalMaxUse ?? "500M",
+        JOURNAL_MAX_FILE: args.journalMaxFile ?? "50M",
+        FAIL2BAN_MAXRETRY: String(args.fail2banMaxRetry ?? 5),
+        FAIL2BAN_BANTIME: args.fail2banBanTime ?? "1h",
+      },
+      [nodeLib],
+    );
     const prep = new command.remote.Command(
       `${name}-prep`,
       { connection: args.connection, create: RUN_AS_ROOT, update: RUN_AS_ROOT, stdin },

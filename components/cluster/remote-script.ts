@@ -8,7 +8,7 @@
  * when a secret flows into it, and the command text itself stays `sudo bash -s`.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { EnvContract, EnvValues, ShellScript } from "../lib/shell";
+import { loadShellScript, type EnvContract, type EnvValues, type ShellScript } from "../lib/shell";
 
 /** The command text every node script runs with (the script itself comes on stdin). */
 export const RUN_AS_ROOT = "sudo -n bash -s";
@@ -18,16 +18,21 @@ export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The script with its environment prepended, as the command's stdin. */
+/** Functions the node scripts that change files share (put_file, changed, note). */
+export const nodeLib = loadShellScript(__dirname, "node-lib.sh", {});
+
+/** The script with its environment (and any shared functions it uses) prepended, as the command's stdin. */
 export function scriptStdin<C extends EnvContract>(
   script: ShellScript<C>,
   values: EnvValues<C, pulumi.Input<string>>,
+  prelude: readonly ShellScript<EnvContract>[] = [],
 ): pulumi.Output<string> {
   const env = script.environment<pulumi.Input<string>>(values);
   const names = Object.keys(env);
   return pulumi.all(names.map((n) => env[n]!)).apply((vals) =>
     [
       ...names.map((n, i) => `export ${n}=${shellQuote(vals[i]!)}`),
+      ...prelude.map((p) => p.text),
       // A script's own shebang line is a comment here; bash runs the rest.
       script.text,
     ].join("\n"),
