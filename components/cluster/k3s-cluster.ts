@@ -131,7 +131,6 @@ export class K3sCluster extends pulumi.ComponentResource {
     const agents = args.nodes.filter((n) => n.role === "agent");
     const first = servers[0];
     validate(name, args, first);
-    if (!first) throw new Error("unreachable");
     const apiAddress = args.apiAddress ?? args.vip?.address ?? first.address;
     this.apiAddress = apiAddress;
     const sshPort = args.sshPort ?? 22;
@@ -289,7 +288,11 @@ export class K3sCluster extends pulumi.ComponentResource {
   }
 }
 
-function validate(name: string, args: K3sClusterArgs, first: K3sNode | undefined): void {
+function validate(
+  name: string,
+  args: K3sClusterArgs,
+  first: K3sNode | undefined,
+): asserts first is K3sNode {
   const fail = (msg: string) => {
     throw new Error(`K3sCluster ${name}: ${msg}`);
   };

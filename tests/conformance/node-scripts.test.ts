@@ -373,6 +373,72 @@ describe("k3s-install.sh", () => {
   });
 });
 
+describe("k3s-kubeconfig.sh", () => {
+  /** A root whose admin kubeconfig holds a client certificate valid for `days` more days. */
+  function rootWithCertificate(name: string, days: number): string {
+    const state = path.join(tmp, name);
+    const dir = fs.mkdtempSync(path.join(tmp, "cert-"));
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-days",
+        String(days),
+        "-subj",
+        "/CN=system:admin",
+        "-keyout",
+        path.join(dir, "key.pem"),
+        "-out",
+        path.join(dir, "cert.pem"),
+      ],
+      { stdio: "pipe" },
+    );
+    const cert = fs.readFileSync(path.join(dir, "cert.pem")).toString("base64");
+    fs.mkdirSync(inRoot(state, "etc/rancher/k3s"), { recursive: true });
+    fs.writeFileSync(
+      inRoot(state, "etc/rancher/k3s/k3s.yaml"),
+      `apiVersion: v1\nusers:\n- name: default\n  user:\n    client-certificate-data: ${cert}\n`,
+    );
+    fs.mkdirSync(inRoot(state, "usr/local/bin"), { recursive: true });
+    fs.copyFileSync(
+      path.join(__dirname, "fixtures/k3s-cert-stand-in.sh"),
+      inRoot(state, "usr/local/bin/k3s"),
+    );
+    fs.chmodSync(inRoot(state, "usr/local/bin/k3s"), 0o755);
+    return state;
+  }
+  const calls = (state: string) =>
+    fs.existsSync(inRoot(state, "var/log/k3s-calls.log"))
+      ? fs.readFileSync(inRoot(state, "var/log/k3s-calls.log"), "utf8")
+      : "";
+
+  test("prints the kubeconfig unchanged while its certificate outlives the renewal window", () => {
+    const state = rootWithCertificate("kubeconfig-fresh", 300);
+    const before = fs.readFileSync(inRoot(state, "etc/rancher/k3s/k3s.yaml"), "utf8");
+    const r = run(state, planned.get("k3s-kubeconfig")!);
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(before);
+    expect(calls(state)).toBe("");
+  });
+
+  test("renews a certificate that expires within the window before printing the kubeconfig", () => {
+    const state = rootWithCertificate("kubeconfig-expiring", 30);
+    const before = fs.readFileSync(inRoot(state, "etc/rancher/k3s/k3s.yaml"), "utf8");
+    const r = run(state, planned.get("k3s-kubeconfig")!);
+    expect(r.code).toBe(0);
+    expect(r.err).toContain("client certificate expires within 60 days: rotating");
+    expect(calls(state)).toBe("k3s certificate rotate\n");
+    expect(r.out).not.toBe(before);
+    expect(r.out).toBe(fs.readFileSync(inRoot(state, "etc/rancher/k3s/k3s.yaml"), "utf8"));
+  });
+});
+
 /** Accepts TCP connections and echoes UDP datagrams on the given ports; prints "ready". */
 const LISTENER = `
 import json, socket, sys, threading

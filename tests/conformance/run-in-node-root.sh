@@ -10,7 +10,8 @@
 #     network;
 #   - systemctl is Debian's own, in systemd's offline mode (SYSTEMD_OFFLINE=1: no manager is
 #     running): it edits unit links for enable/disable and ignores start/stop/restart/reload
-#     ("Running in chroot, ignoring request");
+#     ("Running in chroot, ignoring request"); /etc/sudoers.d/zz-auditflow-test keeps that switch
+#     across `sudo` (which resets the environment);
 #   - the only stub: systemd-run (it needs a running systemd to schedule anything). STATE/stubs has a
 #     systemd-run that records its arguments in /var/log/auditflow-systemd-run.log inside the root.
 #   - optional CMDLINE: a file bind-mounted over /proc/cmdline (the kernel the node booted with).
@@ -39,6 +40,9 @@ exec ip netns exec "$netns" unshare --mount --pid --fork --kill-child bash -c '
 echo "systemd-run $*" >>/var/log/auditflow-systemd-run.log
 STUB
   chmod 755 "$m/usr/local/sbin/systemd-run"
+  # sudo resets the environment: let the offline switch through to the command it runs.
+  echo "Defaults env_keep += \"SYSTEMD_OFFLINE\"" >"$m/etc/sudoers.d/zz-auditflow-test"
+  chmod 440 "$m/etc/sudoers.d/zz-auditflow-test"
   ip link set lo up
   chroot "$m" /usr/bin/env -i SYSTEMD_OFFLINE=1 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     HOME=/root bash -c "$command"
