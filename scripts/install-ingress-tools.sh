@@ -5,6 +5,7 @@
 #     Keyed by a hash of its go.mod, go.sum and sources.
 #   - Pebble v2.10.1 and pebble-challtestsrv (Let's Encrypt's test ACME server and its DNS), from
 #     their Go module.
+#   - promtool (Debian's prometheus package), which checks and unit-tests the certificate alerts.
 # Usage: install-ingress-tools.sh            build what is missing
 #        install-ingress-tools.sh --paths    print harness, pebble and challtestsrv paths (no build)
 set -euo pipefail
@@ -16,6 +17,12 @@ src=tools/traefik-harness
 hash=$(cat "$src/go.mod" "$src/go.sum" "$src"/*.go "$src"/*.s | sha256sum | cut -c1-16)
 harness="$cache/traefik-harness-$hash/traefik-harness"
 pebble_dir="$cache/pebble-$PEBBLE_VERSION"
+
+if [ "${1:-}" != "--paths" ] && ! command -v promtool >/dev/null 2>&1; then
+  echo "install-ingress-tools: installing Debian's prometheus (for promtool)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  (service prometheus stop || systemctl stop prometheus) >/dev/null 2>&1 || true
+fi
 
 if [ "${1:-}" = "--paths" ]; then
   printf '%s\n%s\n%s\n' "$harness" "$pebble_dir/pebble" "$pebble_dir/pebble-challtestsrv"

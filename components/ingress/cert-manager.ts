@@ -8,6 +8,33 @@ import { HelmChart } from "./crds";
 
 /** Port of cert-manager's Prometheus metrics (certmanager_certificate_expiration_timestamp_seconds). */
 export const CERT_MANAGER_METRICS_PORT = 9402;
+/**
+ * Alerts on certificates, in Prometheus rule form, over the metrics cert-manager's controller
+ * exports (scraped on CERT_MANAGER_METRICS_PORT): the monitoring stack loads them with its rules.
+ */
+export const certificateAlerts = [
+  {
+    alert: "CertificateExpiresSoon",
+    expr: "certmanager_certificate_expiration_timestamp_seconds - time() < 14 * 24 * 3600",
+    for: "1h",
+    labels: { severity: "warning" },
+    annotations: {
+      summary:
+        "Certificate {{ $labels.namespace }}/{{ $labels.name }} expires in under 14 days: renewal (due 30 days before expiry) is failing; see `kubectl describe certificate` and the cert-manager logs",
+    },
+  },
+  {
+    alert: "CertificateNotReady",
+    expr: 'certmanager_certificate_ready_status{condition="False"} == 1',
+    for: "30m",
+    labels: { severity: "critical" },
+    annotations: {
+      summary:
+        "Certificate {{ $labels.namespace }}/{{ $labels.name }} has not been Ready for 30 minutes (issuance or renewal failing)",
+    },
+  },
+] as const;
+
 /** Port the cert-manager webhook serves admission requests on. */
 const WEBHOOK_PORT = 10250;
 
@@ -18,7 +45,7 @@ export interface CertManagerArgs {
   resources?: ResourceSizes;
   /**
    * Namespaces whose pods may scrape the controller's metrics port (the monitoring stack).
-   * Defaults to none.
+   * Defaults to ["monitoring"].
    */
   metricsScrapers?: pulumi.Input<string>[];
 }
@@ -44,6 +71,7 @@ export class CertManager extends pulumi.ComponentResource {
     super("auditflow:ingress:CertManager", name, {}, opts);
     const nsName = args.namespaceName ?? "cert-manager";
     const resources = args.resources ?? DEFAULT_RESOURCES;
+    const scrapers = args.metricsScrapers ?? ["monitoring"];
     const ns = new PlatformNamespace(
       `${name}-ns`,
       { namespaceName: nsName, component: "certificates" },
@@ -67,6 +95,12 @@ export class CertManager extends pulumi.ComponentResource {
             crds: { enabled: true, keep: true },
             global: { leaderElection: { namespace: nsName } },
             ...pod,
+            // The platform's scrape contract (README "The services at run time": Metrics).
+            podAnnotations: {
+              "prometheus.io/scrape": "true",
+              "prometheus.io/port": String(CERT_MANAGER_METRICS_PORT),
+              "prometheus.io/path": "/metrics",
+            },
             webhook: pod,
             cainjector: pod,
             startupapicheck: pod,
@@ -102,10 +136,10 @@ export class CertManager extends pulumi.ComponentResource {
         spec: {
           podSelector: selectorOf("controller"),
           policyTypes: ["Ingress", "Egress"],
-          ingress: args.metricsScrapers?.length
+          ingress: scrapers.length
             ? [
                 {
-                  from: args.metricsScrapers.map((n) => ({
+                  from: scrapers.map((n) => ({
                     namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": n } },
                   })),
                   ports: [tcp(CERT_MANAGER_METRICS_PORT)],

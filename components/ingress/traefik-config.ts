@@ -80,7 +80,15 @@ export function traefikValues(args: TraefikConfigArgs): Record<string, unknown> 
   const replicated = args.replicas > 1;
   const onServers = args.placement === "servers";
   return {
-    deployment: onServers ? { kind: "DaemonSet" } : { replicas: args.replicas },
+    deployment: {
+      ...(onServers ? { kind: "DaemonSet" } : { replicas: args.replicas }),
+      // The platform's scrape contract (README "The services at run time": Metrics).
+      podAnnotations: {
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": String(TRAEFIK_METRICS_PORT),
+        "prometheus.io/path": "/metrics",
+      },
+    },
     ...(onServers ? { nodeSelector: { "node-role.kubernetes.io/control-plane": "true" } } : {}),
     resources: args.resources,
     podDisruptionBudget: replicated ? { enabled: true, maxUnavailable: 1 } : { enabled: false },

@@ -17,6 +17,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
+import { certificateAlerts } from "../../components/ingress/cert-manager";
 
 const root = path.resolve(__dirname, "../..");
 const [harness, pebble, challtestsrv] = spawnSync(
@@ -216,5 +217,64 @@ describe("certificates from an ACME CA (Pebble) through Traefik", () => {
     expect(second.serial).not.toBe(first.serial);
     expect(second.servedSerial).toBe(second.serial);
     expect(rep.renewedBeforeExpiry).toBe(true);
+  });
+});
+
+describe("certificate alerts on Prometheus' own rule engine (promtool)", () => {
+  test("the rules load, fire for a certificate 10 days from expiry and not for one 60 days away", () => {
+    const dir = fs.mkdtempSync(path.join(tmp, "alerts-"));
+    fs.writeFileSync(
+      path.join(dir, "rules.yaml"),
+      stringify({ groups: [{ name: "certificates", rules: certificateAlerts }] }),
+    );
+    run("/usr/bin/promtool", ["check", "rules", path.join(dir, "rules.yaml")], 30_000);
+    // At t=0 the first certificate expires in 10 days, the second in 60; 2h later the first has
+    // been below 14 days for over the 1h `for`, the second never.
+    const day = 86400;
+    fs.writeFileSync(
+      path.join(dir, "test.yaml"),
+      stringify({
+        rule_files: ["rules.yaml"],
+        evaluation_interval: "1m",
+        tests: [
+          {
+            interval: "1m",
+            input_series: [
+              {
+                series:
+                  'certmanager_certificate_expiration_timestamp_seconds{namespace="auditflow",name="auditflow-public"}',
+                values: `${10 * day}+0x180`,
+              },
+              {
+                series:
+                  'certmanager_certificate_expiration_timestamp_seconds{namespace="auditflow",name="auditflow-internal"}',
+                values: `${60 * day}+0x180`,
+              },
+            ],
+            alert_rule_test: [
+              {
+                eval_time: "2h",
+                alertname: "CertificateExpiresSoon",
+                exp_alerts: [
+                  {
+                    exp_labels: {
+                      severity: "warning",
+                      namespace: "auditflow",
+                      name: "auditflow-public",
+                    },
+                    exp_annotations: {
+                      summary:
+                        "Certificate auditflow/auditflow-public expires in under 14 days: renewal (due 30 days before expiry) is failing; see `kubectl describe certificate` and the cert-manager logs",
+                    },
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    const out = run("/usr/bin/promtool", ["test", "rules", path.join(dir, "test.yaml")], 30_000);
+    expect(out).toMatch(/SUCCESS/);
   });
 });

@@ -193,7 +193,8 @@ describe("TraefikConfig", () => {
     const values = parse(
       spec(only(rs, "kubernetes:helm.cattle.io/v1:HelmChartConfig")).valuesContent,
     );
-    expect(values.deployment).toEqual({ kind: "DaemonSet" });
+    expect(values.deployment.kind).toBe("DaemonSet");
+    expect(values.deployment.replicas).toBeUndefined();
     expect(values.nodeSelector).toEqual({ "node-role.kubernetes.io/control-plane": "true" });
     expect(values.service.spec.externalTrafficPolicy).toBe("Local");
   });
@@ -224,7 +225,18 @@ describe("cert-manager and its issuers", () => {
       version: "v1.19.4",
       targetNamespace: "cert-manager",
     });
-    expect(parse(spec(chart).valuesContent).crds).toEqual({ enabled: true, keep: true });
+    const values = parse(spec(chart).valuesContent);
+    expect(values.crds).toEqual({ enabled: true, keep: true });
+    expect(values.podAnnotations["prometheus.io/port"]).toBe("9402");
+    const controller = ofKind(rs, "NetworkPolicy").find(
+      (r) => r.name === "cert-manager-controller",
+    )!;
+    expect(spec(controller).ingress[0]).toEqual({
+      from: [
+        { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } },
+      ],
+      ports: [{ protocol: "TCP", port: 9402 }],
+    });
     expect(rs.some((r) => r.name === "cert-manager-ns-default-deny")).toBe(true);
   });
 
