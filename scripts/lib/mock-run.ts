@@ -66,6 +66,11 @@ export interface RunOptions {
    * fails, as it would on a machine without network.
    */
   registry?: (image: string) => { os: string; architecture: string }[];
+  /**
+   * Called with what was registered before the program failed, just before its error is rethrown
+   * (tests use it to prove that bad input stops the program before any resource). Defaults to none.
+   */
+  onFailure?: (registered: RecordedResource[]) => void;
 }
 
 /** The registry look-up the program makes for pinned third-party images. */
@@ -299,7 +304,10 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     }
   });
   await pulumi.runtime.disconnect();
-  if (failure) throw failure.error;
+  if (failure) {
+    opts.onFailure?.([...recorded.values()]);
+    throw failure.error;
+  }
   const shown: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(outputs ?? {})) {
     const secret = await pulumi.isSecret(pulumi.output(exported[k]));

@@ -3,7 +3,16 @@ import { ChildProcess, execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { redisAuthConf, redisConf } from "../../components/data/redis-config";
-import { freePort, requireBinary, startAs, stop, tempDirFor, waitFor, writeFor } from "./servers";
+import {
+  freePort,
+  patchOnce,
+  requireBinary,
+  startAs,
+  stop,
+  tempDirFor,
+  waitFor,
+  writeFor,
+} from "./servers";
 
 const PASSWORD = "redis-Secret-9";
 const cli = requireBinary("/usr/bin/redis-cli", "redis-tools");
@@ -39,14 +48,18 @@ beforeAll(async () => {
   writeFor(
     "redis",
     conf,
-    redisConf({
-      maxMemory: "2mb",
-      maxMemoryPolicy: "allkeys-lru",
-      persistence: "none",
-      port,
-      authInclude: auth,
-      dir,
-    }).replace("bind 0.0.0.0", "bind 127.0.0.1"),
+    patchOnce(
+      redisConf({
+        maxMemory: "2mb",
+        maxMemoryPolicy: "allkeys-lru",
+        persistence: "none",
+        port,
+        authInclude: auth,
+        dir,
+      }),
+      "bind 0.0.0.0",
+      "bind 127.0.0.1",
+    ),
   );
   writeFor("redis", auth, redisAuthConf(PASSWORD));
   server = startAs(

@@ -146,6 +146,18 @@ export async function stop(
 }
 
 /** Writes a file readable by a system user. */
+/**
+ * Replaces the one occurrence of `from` in a generated config (to point a server at loopback);
+ * throws when it occurs zero or several times, so a change in the generator fails the test instead
+ * of leaving the server listening where the patch meant it not to.
+ */
+export function patchOnce(text: string, from: string, to: string): string {
+  const count = text.split(from).length - 1;
+  if (count !== 1)
+    throw new Error(`expected "${from}" exactly once in the generated config, found ${count}`);
+  return text.replace(from, to);
+}
+
 export function writeFor(user: string, file: string, content: string, mode = 0o600): void {
   fs.writeFileSync(file, content, { mode });
   execFileSync("chown", [`${user}:${user}`, file]);
@@ -439,16 +451,20 @@ export async function startServicePostgres(opts: {
     writeFor(
       "postgres",
       ini,
-      pgbouncerIni({
-        postgresHost: "127.0.0.1",
-        postgresPort: pgPort,
-        listenPort: bouncerPort,
-        databases: dbs.map((d) => d.name),
-        defaultPoolSize: 5,
-        reservePoolSize: 1,
-        maxClientConn: 50,
-        authFile: users,
-      }).replace("listen_addr = 0.0.0.0", "listen_addr = 127.0.0.1"),
+      patchOnce(
+        pgbouncerIni({
+          postgresHost: "127.0.0.1",
+          postgresPort: pgPort,
+          listenPort: bouncerPort,
+          databases: dbs.map((d) => d.name),
+          defaultPoolSize: 5,
+          reservePoolSize: 1,
+          maxClientConn: 50,
+          authFile: users,
+        }),
+        "listen_addr = 0.0.0.0",
+        "listen_addr = 127.0.0.1",
+      ),
     );
     writeFor(
       "postgres",

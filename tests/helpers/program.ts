@@ -14,6 +14,7 @@ export async function planStack(
     env?: NodeJS.ProcessEnv;
     /** Answers the program's registry look-ups (see RunOptions.registry). Defaults to offline. */
     registry?: (image: string) => { os: string; architecture: string }[];
+    onFailure?: (registered: RecordedResource[]) => void;
   } = {},
 ): Promise<RunResult> {
   let result: RunResult | undefined;
@@ -30,6 +31,7 @@ export async function planStack(
       secretKeys: loaded.secretKeys,
       preview: opts.preview ?? false,
       registry: opts.registry,
+      onFailure: opts.onFailure,
     });
   });
   return result!;
@@ -61,4 +63,26 @@ export function only(resources: RecordedResource[], type: string, name?: string)
     );
   }
   return found[0]!;
+}
+
+/**
+ * Runs `create` (a component's constructor) under the mock runtime and asserts that it throws an
+ * Error matching `message` and that no provider resource was registered before the throw: the
+ * argument check comes before anything the engine would create.
+ */
+export async function expectRejectedBeforeCreating(
+  create: () => unknown,
+  message: RegExp,
+): Promise<void> {
+  let error: unknown;
+  const rs = await runComponent(() => {
+    try {
+      create();
+    } catch (e) {
+      error = e;
+    }
+  });
+  expect(error).toBeInstanceOf(Error);
+  expect((error as Error).message).toMatch(message);
+  expect(rs.filter((r) => r.custom).map((r) => `${r.type} ${r.name}`)).toEqual([]);
 }

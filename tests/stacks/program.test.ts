@@ -86,11 +86,14 @@ describe.each(STACKS)("stack %s", (stack) => {
       }
       if (!owner.type.endsWith(":Job") && !owner.type.endsWith(":CronJob")) {
         for (const c of spec.containers) {
-          expect([`${where} ${c.name}`, !!c.livenessProbe, !!c.readinessProbe]).toEqual([
+          // A probe is real when it has exactly one handler: HTTP, TCP, exec or gRPC.
+          const handlers = (p: any) =>
+            ["httpGet", "tcpSocket", "exec", "grpc"].filter((h) => p?.[h] !== undefined);
+          expect([
             `${where} ${c.name}`,
-            true,
-            true,
-          ]);
+            handlers(c.livenessProbe),
+            handlers(c.readinessProbe),
+          ]).toEqual([`${where} ${c.name}`, [expect.any(String)], [expect.any(String)]]);
         }
       }
     }
@@ -114,9 +117,10 @@ describe.each(STACKS)("stack %s", (stack) => {
     const policies = ofKind(normal, "NetworkPolicy");
     for (const ns of namespaces) {
       const name = (ns.inputs.metadata as any).name;
-      expect(
+      expect([
+        name,
         (ns.inputs.metadata as any).labels["pod-security.kubernetes.io/enforce"],
-      ).toBeDefined();
+      ]).toEqual([name, expect.stringMatching(/^(restricted|baseline|privileged)$/)]);
       const denyAll = policies.find((p) => {
         const spec = p.inputs.spec as any;
         return (
@@ -244,9 +248,15 @@ test("render mode targets a directory instead of installing K3s", async () => {
 });
 
 test("bad configuration stops the program before any resource is created", async () => {
+  let registered: RecordedResource[] | undefined;
   await expect(
-    planStack("dev", { overrides: { environment: "qa", services: [] } }),
+    planStack("dev", {
+      overrides: { environment: "qa", services: [] },
+      onFailure: (r) => (registered = r),
+    }),
   ).rejects.toThrow(/environment: must be one of .*\n.*services/s);
+  // Only the stack itself exists when the error stops the program.
+  expect(registered?.map((r) => r.type)).toEqual(["pulumi:pulumi:Stack"]);
 });
 
 test("the dev data layer fits in 768 MiB of memory limits on its 4 GiB Raspberry Pi", async () => {

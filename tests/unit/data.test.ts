@@ -13,7 +13,7 @@ import {
   enabledPlugins,
   rabbitmqConf,
 } from "../../components/messaging/rabbitmq-config";
-import { only, runComponent } from "../helpers/program";
+import { expectRejectedBeforeCreating, only, runComponent } from "../helpers/program";
 
 const small = {
   requests: { cpu: "50m", memory: "128Mi" },
@@ -103,22 +103,25 @@ describe("Postgres", () => {
     ]);
   });
 
-  test("rejects bad arguments before creating anything", () => {
+  test("rejects bad arguments before creating anything", async () => {
     const base = { namespace: "data", storage: "5Gi", maxConnections: 50, resources: small };
-    expect(() => new Postgres("pg", { ...base, services: [] })).toThrow(
+    await expectRejectedBeforeCreating(
+      () => new Postgres("pg", { ...base, services: [] }),
       /services must list at least one service/,
     );
-    expect(() => new Postgres("pg", { ...base, services: ["x"], maxConnections: 5 })).toThrow(
+    await expectRejectedBeforeCreating(
+      () => new Postgres("pg", { ...base, services: ["x"], maxConnections: 5 }),
       /maxConnections must be a whole number from 10 to 1000 \(got 5\)/,
     );
-    expect(
+    await expectRejectedBeforeCreating(
       () =>
         new Postgres("pg", {
           ...base,
           services: ["x"],
           resources: { ...small, limits: { cpu: "1", memory: "64Mi" } },
         }),
-    ).toThrow(/memory limit must be at least 128Mi \(got 64Mi\)/);
+      /memory limit must be at least 128Mi \(got 64Mi\)/,
+    );
   });
 });
 
@@ -504,19 +507,18 @@ describe("PostgresBackup", () => {
     expect(only(rs, "kubernetes:core/v1:Secret").secretPaths).toEqual(["stringData"]);
   });
 
-  test("rejects bad schedules, retention and keys before creating anything", () => {
-    expect(() => new PostgresBackup("b", { ...base, schedule: "nightly" })).toThrow(
-      /schedule "nightly" must be a five-field cron expression/,
-    );
-    expect(() => new PostgresBackup("b", { ...base, keep: 0 })).toThrow(
-      /keep must be a whole number from 1 to 90 \(got 0\)/,
-    );
-    expect(() => new PostgresBackup("b", { ...base, recipients: ["ssh-rsa AAA"] })).toThrow(
-      /recipient "ssh-rsa AAA" is not an age public key/,
-    );
-    expect(() => new PostgresBackup("b", { ...base, databases: [] })).toThrow(
-      /databases must list at least one database/,
-    );
+  test("rejects bad schedules, retention and keys before creating anything", async () => {
+    const cases: [Partial<typeof base>, RegExp][] = [
+      [{ schedule: "nightly" }, /schedule "nightly" must be a five-field cron expression/],
+      [{ keep: 0 }, /keep must be a whole number from 1 to 90 \(got 0\)/],
+      [{ recipients: ["ssh-rsa AAA"] }, /recipient "ssh-rsa AAA" is not an age public key/],
+      [{ databases: [] }, /databases must list at least one database/],
+    ];
+    for (const [over, message] of cases)
+      await expectRejectedBeforeCreating(
+        () => new PostgresBackup("b", { ...base, ...over }),
+        message,
+      );
   });
 
   const offsite = {
@@ -571,21 +573,23 @@ describe("PostgresBackup", () => {
     expect(rs.some((r) => r.name === "postgres-backup-offsite")).toBe(false);
   });
 
-  test("rejects a bad off-site target before creating anything", () => {
-    const bad = (over: Record<string, unknown>) => () =>
-      new PostgresBackup("b", { ...base, offsite: { ...offsite, ...over } });
-    expect(bad({ endpoint: "http://nas:9000" })).toThrow(
-      /offsite.endpoint "http:\/\/nas:9000" must use https:\/\/ \(http:\/\/ only with allowHttp\)/,
-    );
-    expect(bad({ endpoint: "https://nas:9000/bucket" })).toThrow(
-      /must be only scheme, host and port/,
-    );
-    expect(bad({ prefix: "auditflow/" })).toThrow(
-      /offsite.prefix "auditflow\/" must be path segments/,
-    );
-    expect(bad({ egressCidrs: [] })).toThrow(/offsite.egressCidrs must list the store's addresses/);
-    expect(bad({ egressCidrs: ["nas"] })).toThrow(/entry "nas" is not an IPv4 CIDR/);
-    expect(bad({ bucket: "B" })).toThrow(/offsite.bucket "B" is not an S3 bucket name/);
+  test("rejects a bad off-site target before creating anything", async () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [
+        { endpoint: "http://nas:9000" },
+        /offsite.endpoint "http:\/\/nas:9000" must use https:\/\/ \(http:\/\/ only with allowHttp\)/,
+      ],
+      [{ endpoint: "https://nas:9000/bucket" }, /must be only scheme, host and port/],
+      [{ prefix: "auditflow/" }, /offsite.prefix "auditflow\/" must be path segments/],
+      [{ egressCidrs: [] }, /offsite.egressCidrs must list the store's addresses/],
+      [{ egressCidrs: ["nas"] }, /entry "nas" is not an IPv4 CIDR/],
+      [{ bucket: "B" }, /offsite.bucket "B" is not an S3 bucket name/],
+    ];
+    for (const [over, message] of cases)
+      await expectRejectedBeforeCreating(
+        () => new PostgresBackup("b", { ...base, offsite: { ...offsite, ...over } }),
+        message,
+      );
   });
 });
 

@@ -1,5 +1,10 @@
 import { PlatformNamespace } from "../../components/security/namespace";
-import { only, runComponent, RecordedResource } from "../helpers/program";
+import {
+  expectRejectedBeforeCreating,
+  only,
+  runComponent,
+  RecordedResource,
+} from "../helpers/program";
 
 describe("PlatformNamespace", () => {
   let rs: RecordedResource[];
@@ -64,12 +69,14 @@ describe("PlatformNamespace", () => {
     });
   });
 
-  test("rejects a bad name or level before creating anything", () => {
-    expect(() => new PlatformNamespace("x", { namespaceName: "Audit_Flow" })).toThrow(
+  test("rejects a bad name or level before creating anything", async () => {
+    await expectRejectedBeforeCreating(
+      () => new PlatformNamespace("x", { namespaceName: "Audit_Flow" }),
       /namespaceName "Audit_Flow" must be a DNS-1123 label/,
     );
-    expect(
+    await expectRejectedBeforeCreating(
       () => new PlatformNamespace("x", { namespaceName: "ok", podSecurity: "strict" as any }),
-    ).toThrow(/podSecurity "strict" is not one of restricted, baseline, privileged/);
+      /podSecurity "strict" is not one of restricted, baseline, privileged/,
+    );
   });
 });

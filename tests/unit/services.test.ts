@@ -8,7 +8,13 @@ import { RULES_DIR } from "../../components/apps/analysis-rules";
 import { catalog } from "../../components/apps/catalog";
 import { Workload, WorkloadArgs } from "../../components/apps/workload";
 import { Connection } from "../../components/contracts";
-import { ofKind, only, runComponent, RecordedResource } from "../helpers/program";
+import {
+  expectRejectedBeforeCreating,
+  ofKind,
+  only,
+  runComponent,
+  RecordedResource,
+} from "../helpers/program";
 
 const probe = { httpGet: { path: "/healthz", port: "http" } };
 const spec = (r: RecordedResource) => r.inputs.spec as any;
@@ -116,8 +122,8 @@ describe("Workload with autoscaling", () => {
       /progressDeadlineSeconds must be a whole number >= 1 \(got 0\)/,
     ],
   ];
-  test.each(bad)("rejects %s before creating anything", (_t, over, message) => {
-    expect(() => new Workload("demo", workloadArgs(over))).toThrow(message);
+  test.each(bad)("rejects %s before creating anything", async (_t, over, message) => {
+    await expectRejectedBeforeCreating(() => new Workload("demo", workloadArgs(over)), message);
   });
 });
 

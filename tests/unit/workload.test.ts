@@ -1,5 +1,10 @@
 import { Workload, WorkloadArgs } from "../../components/apps/workload";
-import { only, runComponent, RecordedResource } from "../helpers/program";
+import {
+  expectRejectedBeforeCreating,
+  only,
+  runComponent,
+  RecordedResource,
+} from "../helpers/program";
 
 const probe = { httpGet: { path: "/healthz", port: "http" } };
 
@@ -61,8 +66,8 @@ describe("Workload", () => {
       requests: { cpu: "50m", memory: "64Mi" },
       limits: { cpu: "200m", memory: "128Mi" },
     });
-    expect(c.livenessProbe).toBeDefined();
-    expect(c.readinessProbe).toBeDefined();
+    expect(c.livenessProbe).toEqual(probe);
+    expect(c.readinessProbe).toEqual({ httpGet: { path: "/readyz", port: "http" } });
     // The read-only root filesystem gets an explicit writable /tmp.
     expect(c.volumeMounts).toEqual([{ name: "tmp", mountPath: "/tmp" }]);
     expect(pod.volumes).toEqual([{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }]);
@@ -260,10 +265,10 @@ describe("Workload", () => {
       /ingress\[0\].from\[0\] must set podLabels, namespace or cidr/,
     ],
   ];
-  test.each(bad)("rejects %s before creating anything", (_t, change, message) => {
+  test.each(bad)("rejects %s before creating anything", async (_t, change, message) => {
     const a = args();
     if (typeof change === "function") change(a);
     else Object.assign(a, change);
-    expect(() => new Workload("demo", a)).toThrow(message);
+    await expectRejectedBeforeCreating(() => new Workload("demo", a), message);
   });
 });
