@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { bytes, bytesPattern, cpuMillis } from "../components/lib/quantity";
 import { inCidr, ipv4Pattern } from "../components/lib/net";
-import { redisBytes } from "../components/data/redis-config";
+import { REDIS_MAXMEMORY_SHARE, redisMaxMemoryFits } from "../components/data/redis-config";
 import {
   clusterSchema,
   configSchema,
@@ -31,12 +31,11 @@ export type Issue = (path: Path, message: string) => void;
 
 /** Data-layer rules: Redis keeps headroom under its limit; RabbitMQ clusters need a quorum. */
 function dataRules(d: DataConfig, issue: Issue): void {
-  const limit = bytes(d.redis.resources.limits.memory);
-  const max = redisBytes(d.redis.maxMemory);
-  if (bytesPattern.test(d.redis.resources.limits.memory) && max > limit * 0.75) {
+  const limit = d.redis.resources.limits.memory;
+  if (bytesPattern.test(limit) && !redisMaxMemoryFits(d.redis.maxMemory, limit)) {
     issue(
       ["data", "redis", "maxMemory"],
-      `${d.redis.maxMemory} leaves too little headroom under the ${d.redis.resources.limits.memory} limit (at most 75% of it, for fragmentation and buffers)`,
+      `${d.redis.maxMemory} leaves too little headroom under the ${d.redis.resources.limits.memory} limit (at most ${REDIS_MAXMEMORY_SHARE * 100}% of it, for fragmentation and buffers)`,
     );
   }
   if (d.redis.persistence !== "none" && !d.redis.storage) {
@@ -263,25 +262,41 @@ function provisioningRules(cluster: Record<string, unknown>, sshKey: unknown, is
   }
 }
 
-function quotaFits(services: ServiceSpec[], q: NamespaceSizing["quota"], issue: Issue): void {
+/**
+ * What the services hold at once during a rolling update: each at its peak (replicas, or the
+ * autoscaling maximum) plus one surge pod. CPU in millicores, memory in bytes.
+ */
+export function rolloutDemand(services: readonly ServiceSpec[]): {
+  requestsCpu: number;
+  limitsCpu: number;
+  requestsMemory: number;
+  limitsMemory: number;
+  pods: number;
+} {
   const sum = (f: (s: ServiceSpec) => number) =>
     services.reduce((acc, s) => acc + f(s) * (peakReplicas(s) + 1), 0);
+  return {
+    requestsCpu: sum((s) => cpuMillis(s.resources.requests.cpu)),
+    limitsCpu: sum((s) => cpuMillis(s.resources.limits.cpu)),
+    requestsMemory: sum((s) => bytes(s.resources.requests.memory)),
+    limitsMemory: sum((s) => bytes(s.resources.limits.memory)),
+    pods: sum(() => 1),
+  };
+}
+
+/** The apps namespace quota must admit rolloutDemand; reports each quota key that falls short. */
+export function quotaFits(
+  services: readonly ServiceSpec[],
+  q: NamespaceSizing["quota"],
+  issue: Issue,
+): void {
+  const need = rolloutDemand(services);
   const mi = (v: number) => v / 2 ** 20;
   const checks: [string, number, number, string][] = [
-    ["requestsCpu", sum((s) => cpuMillis(s.resources.requests.cpu)), cpuMillis(q.requestsCpu), "m"],
-    ["limitsCpu", sum((s) => cpuMillis(s.resources.limits.cpu)), cpuMillis(q.limitsCpu), "m"],
-    [
-      "requestsMemory",
-      mi(sum((s) => bytes(s.resources.requests.memory))),
-      mi(bytes(q.requestsMemory)),
-      "Mi",
-    ],
-    [
-      "limitsMemory",
-      mi(sum((s) => bytes(s.resources.limits.memory))),
-      mi(bytes(q.limitsMemory)),
-      "Mi",
-    ],
+    ["requestsCpu", need.requestsCpu, cpuMillis(q.requestsCpu), "m"],
+    ["limitsCpu", need.limitsCpu, cpuMillis(q.limitsCpu), "m"],
+    ["requestsMemory", mi(need.requestsMemory), mi(bytes(q.requestsMemory)), "Mi"],
+    ["limitsMemory", mi(need.limitsMemory), mi(bytes(q.limitsMemory)), "Mi"],
   ];
   for (const [key, need, have, unit] of checks) {
     if (need > have) {
@@ -291,7 +306,7 @@ function quotaFits(services: ServiceSpec[], q: NamespaceSizing["quota"], issue: 
       );
     }
   }
-  const pods = services.reduce((acc, s) => acc + peakReplicas(s) + 1, 0);
+  const pods = need.pods;
   if (pods > q.pods) {
     issue(
       ["namespaces", "apps", "quota", "pods"],

@@ -37,6 +37,14 @@ export function redisBytes(v: string): number {
   return bytes(v);
 }
 
+/** The share of the container's memory limit maxmemory may take (the rest: fragmentation, buffers). */
+export const REDIS_MAXMEMORY_SHARE = 0.75;
+
+/** Whether a maxmemory leaves Redis its headroom under a container memory limit (both as given). */
+export function redisMaxMemoryFits(maxMemory: string, memoryLimit: string): boolean {
+  return redisBytes(maxMemory) <= bytes(memoryLimit) * REDIS_MAXMEMORY_SHARE;
+}
+
 export function redisConf(s: RedisSettings): string {
   if (!(EVICTION_POLICIES as readonly string[]).includes(s.maxMemoryPolicy)) {
     throw new Error(

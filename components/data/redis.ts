@@ -6,7 +6,13 @@ import { Peer, Workload } from "../apps/workload";
 import { recommendedLabels } from "../lib/labels";
 import type { ResourceSizes } from "../security/namespace";
 import { platformImages } from "../versions";
-import { EvictionPolicy, redisAuthConf, redisConf } from "./redis-config";
+import {
+  EvictionPolicy,
+  REDIS_MAXMEMORY_SHARE,
+  redisAuthConf,
+  redisConf,
+  redisMaxMemoryFits,
+} from "./redis-config";
 
 const PORT = 6379;
 /** UID/GID of the redis user in the official Alpine image. */
@@ -58,6 +64,11 @@ export class Redis extends pulumi.ComponentResource {
           `Redis ${name}: clients.${service}.db must be a database index from 0 to 15 (got ${db})`,
         );
       }
+    }
+    if (!redisMaxMemoryFits(args.maxMemory, args.resources.limits.memory)) {
+      throw new Error(
+        `Redis ${name}: maxMemory ${args.maxMemory} leaves too little headroom under the memory limit ${args.resources.limits.memory} (at most ${REDIS_MAXMEMORY_SHARE * 100}% of it)`,
+      );
     }
     const persistent = args.persistence !== "none";
     const dataDir = "/data";

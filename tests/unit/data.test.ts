@@ -195,6 +195,23 @@ describe("Redis", () => {
     expect(rs.some((r) => r.type.endsWith(":Deployment") && r.name === "redis")).toBe(true);
   });
 
+  test("rejects a maxmemory above 75% of the memory limit before creating anything", async () => {
+    const base = {
+      namespace: "d",
+      maxMemoryPolicy: "allkeys-lru" as const,
+      resources: small, // a 256Mi limit: 75% is 192Mi
+      clientNamespace: "a",
+      persistence: "none" as const,
+      clients: {},
+    };
+    await expectRejectedBeforeCreating(
+      () => new Redis("r", { ...base, maxMemory: "193mb" }),
+      /maxMemory 193mb leaves too little headroom under the memory limit 256Mi \(at most 75% of it\)/,
+    );
+    const fits = await runComponent(() => new Redis("r", { ...base, maxMemory: "192mb" }));
+    expect(fits.some((r) => r.type === "kubernetes:apps/v1:Deployment")).toBe(true);
+  });
+
   test("requires storage for persistence and a valid database index", () => {
     const base = {
       namespace: "d",
