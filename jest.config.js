@@ -17,5 +17,5 @@ const tier = (name, extra = {}) => ({
 });
 
 module.exports = {
-  projects: [tier("unit"), tier("policy"), tier("stacks"), tier("conformance")],
+  projects: [tier("unit"), tier("policy"), tier("stacks"), tier("conformance"), tier("e2e")],
 };
