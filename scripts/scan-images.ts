@@ -15,6 +15,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
 import { parse } from "yaml";
+import { planJson } from "./lib/plan-json";
 
 const root = path.resolve(__dirname, "..");
 
@@ -114,20 +115,7 @@ function main(): number {
   // Rendered manifests of every stack: Trivy next to the pack.
   for (const stack of stacks) {
     const dir = path.join(outDir, stack);
-    const plan = spawnSync(
-      process.execPath,
-      [
-        ...process.execArgv,
-        path.join(root, "scripts/plan.ts"),
-        "--stack",
-        stack,
-        "--out",
-        dir,
-        "--format",
-        "json",
-      ],
-      { encoding: "utf8", maxBuffer: 256 * 2 ** 20, cwd: root },
-    );
+    const plan = planJson(stack, dir);
     if (plan.status === 2 || !plan.stdout)
       throw new Error(`plan of stack ${stack} failed: ${plan.stderr}`);
     const doc = JSON.parse(plan.stdout) as PlanDoc;

@@ -11,12 +11,12 @@
  *
  * Exit codes: the plan's (0 clean, 1 mandatory violations, 2 the plan failed).
  */
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
 import type { PackReport } from "../../policy/engine/evaluate";
 import { formatReport } from "../../policy/engine/format";
+import { planJson } from "../lib/plan-json";
 
 /** GitHub's limit on a comment body. */
 export const COMMENT_LIMIT = 65536;
@@ -57,22 +57,11 @@ function main(): number {
     process.stderr.write("policy-report: --stack and --out are required\n");
     return 2;
   }
-  const root = path.resolve(__dirname, "../..");
   fs.mkdirSync(out, { recursive: true });
-  const plan = spawnSync(
-    process.execPath,
-    [
-      ...process.execArgv,
-      path.join(root, "scripts/plan.ts"),
-      "--stack",
-      stack,
-      "--format",
-      "json",
-      "--out",
-      path.join(out, "manifests"),
-      ...(values["config-file"] ? ["--config-file", values["config-file"]] : []),
-    ],
-    { encoding: "utf8", maxBuffer: 512 * 2 ** 20, cwd: root },
+  const plan = planJson(
+    stack,
+    path.join(out, "manifests"),
+    values["config-file"] ? ["--config-file", values["config-file"]] : [],
   );
   process.stderr.write(plan.stderr);
   if (plan.status === 2 || plan.status === null || !plan.stdout) {
