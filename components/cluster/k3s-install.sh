@@ -95,7 +95,10 @@ else
   note "installing $K3S_VERSION ($K3S_ROLE)"
 fi
 # INSTALL_K3S_FORCE_RESTART: the installer only restarts when its own files change; a changed
-# config.yaml must restart K3s too.
-INSTALL_K3S_VERSION=$K3S_VERSION INSTALL_K3S_EXEC=$K3S_ROLE INSTALL_K3S_FORCE_RESTART=true \
+# config.yaml must restart K3s too. The installer copies every K3S_* variable into the service's
+# environment file (and K3s reads K3S_* variables as flags), so this script's own K3S_* contract
+# variables (the config with its secrets among them) are removed from its environment.
+env -u K3S_VERSION -u K3S_ROLE -u K3S_CONFIG \
+  INSTALL_K3S_VERSION="$K3S_VERSION" INSTALL_K3S_EXEC="$K3S_ROLE" INSTALL_K3S_FORCE_RESTART=true \
   sh "$work/install.sh"
 note "$K3S_ROLE $K3S_VERSION running"

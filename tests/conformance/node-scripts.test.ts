@@ -335,11 +335,13 @@ describe("k3s-install.sh", () => {
     expect(calls()).toEqual([]);
   });
 
-  test("the verified installer runs with the version and role, after the config files are in place", () => {
+  test("the verified installer runs with the version and role after the config files are in place, and sees no K3S_* variable it would copy into the service environment", () => {
     const r = run(state, planned.get("k3s-s1-install")!);
     expect(r.code).toBe(0);
     expect(r.out).toContain(`k3s-install: installer verified (sha256 ${installerSha})`);
-    expect(calls()).toEqual(["called version=v1.31.6+k3s1 exec=server force_restart=true"]);
+    expect(calls()).toEqual([
+      "called version=v1.31.6+k3s1 exec=server force_restart=true k3s_vars=[]",
+    ]);
     const config = inRoot(state, "etc/rancher/k3s/config.yaml");
     expect(fs.statSync(config).mode & 0o777).toBe(0o600);
     expect(fs.readFileSync(config, "utf8")).toMatch(/^token: mock-k3s-token-x+$/m);
@@ -366,8 +368,8 @@ describe("k3s-install.sh", () => {
     expect(r.code).toBe(0);
     expect(r.out).toContain("k3s-install: upgrading v1.31.6+k3s1 -> v1.32.3+k3s1");
     expect(calls()).toEqual([
-      "called version=v1.31.6+k3s1 exec=server force_restart=true",
-      "called version=v1.32.3+k3s1 exec=server force_restart=true",
+      "called version=v1.31.6+k3s1 exec=server force_restart=true k3s_vars=[]",
+      "called version=v1.32.3+k3s1 exec=server force_restart=true k3s_vars=[]",
     ]);
     expect(fs.existsSync(inRoot(state, "etc/rancher/k3s/config.yaml"))).toBe(true);
   });
