@@ -48,6 +48,12 @@ export interface ContainerSpec {
    * must be longer. Defaults to none.
    */
   preStopSleepSeconds?: number;
+  /**
+   * Run this container as root (UID 0), still without capabilities or privilege escalation: only
+   * for agents that must read root-owned host files. The workload must then list `run-as-non-root`
+   * in its `exemptions`. Defaults to false.
+   */
+  runAsRoot?: boolean;
 }
 
 /** An init container: runs to completion before the others start, so it has no probes. */
@@ -106,7 +112,7 @@ export interface WorkloadArgs {
    * Deployment for stateless services, StatefulSet for stateful ones, Job for run-to-completion
    * tasks (migrations). Defaults to "Deployment".
    */
-  kind?: "Deployment" | "StatefulSet" | "Job";
+  kind?: "Deployment" | "StatefulSet" | "Job" | "DaemonSet";
   /** Job settings (kind Job only). Defaults to backoffLimit 2, ttlSecondsAfterFinished 86400. */
   job?: { backoffLimit?: number; ttlSecondsAfterFinished?: number; activeDeadlineSeconds?: number };
   /**
@@ -157,6 +163,27 @@ export interface WorkloadArgs {
   podManagementPolicy?: "OrderedReady" | "Parallel";
   /** Whether to create a Service for the main container's ports. Defaults to true when it has ports. */
   service?: boolean;
+  /**
+   * Host access for node agents (DaemonSets): the host's network and PID namespaces and host
+   * directories mounted in the main container. Every use must be named in `exemptions`.
+   * Defaults to none.
+   */
+  host?: {
+    network?: boolean;
+    pid?: boolean;
+    paths?: {
+      name: string;
+      path: string;
+      mountPath: string;
+      readOnly: boolean;
+      type?: "Directory" | "DirectoryOrCreate" | "File";
+    }[];
+  };
+  /**
+   * Policies of the pack this workload is exempt from, with the reason (annotations
+   * policy.auditflow.dev/exempt and exempt-reason on the workload object). Defaults to none.
+   */
+  exemptions?: { policies: string[]; reason: string };
 }
 
 /**
@@ -177,7 +204,8 @@ export class Workload extends pulumi.ComponentResource {
   /** A peer that matches the workload's pods, for other workloads' NetworkPolicies. */
   public readonly peer: Peer;
   /** The Deployment or StatefulSet, for `dependsOn`. */
-  public readonly workload: k8s.apps.v1.Deployment | k8s.apps.v1.StatefulSet | k8s.batch.v1.Job;
+  public readonly workload:
+    k8s.apps.v1.Deployment | k8s.apps.v1.StatefulSet | k8s.batch.v1.Job | k8s.apps.v1.DaemonSet;
 
   constructor(name: string, args: WorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
     super("auditflow:apps:Workload", name, {}, opts);
@@ -212,6 +240,14 @@ export class Workload extends pulumi.ComponentResource {
       name,
       args,
       metadata,
+      // Only the workload object carries the exemption: that is what the policies check.
+      workloadMetadata: {
+        ...metadata,
+        annotations: args.exemptions && {
+          "policy.auditflow.dev/exempt": args.exemptions.policies.join(","),
+          "policy.auditflow.dev/exempt-reason": args.exemptions.reason,
+        },
+      },
       selector: this.selector,
       servicePorts: (main.ports ?? []).map((p) => ({
         name: p.name,
@@ -251,6 +287,12 @@ interface WorkloadParts {
   name: string;
   args: WorkloadArgs;
   metadata: { namespace: pulumi.Input<string>; labels: Record<string, string> };
+  /** The metadata of the workload object itself: labels plus any exemption annotations. */
+  workloadMetadata: {
+    namespace: pulumi.Input<string>;
+    labels: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   selector: Record<string, string>;
   /** The main container's ports as Service ports (targetPort by name). */
   servicePorts: k8s.types.input.core.v1.ServicePort[];
@@ -276,13 +318,30 @@ function podSpec(
       restartPolicy: kind === "Job" ? "Never" : undefined,
       initContainers: args.initContainers,
       containers: args.containers,
-      // The persistent volume is mounted in the main container.
-      mainContainerMounts: args.persistentVolume
-        ? [{ name: args.persistentVolume.name, mountPath: args.persistentVolume.mountPath }]
-        : [],
-      volumes: args.volumes,
+      // The persistent volume and the host paths are mounted in the main container.
+      mainContainerMounts: [
+        ...(args.persistentVolume
+          ? [{ name: args.persistentVolume.name, mountPath: args.persistentVolume.mountPath }]
+          : []),
+        ...(args.host?.paths ?? []).map((h) => ({
+          name: h.name,
+          mountPath: h.mountPath,
+          readOnly: h.readOnly,
+        })),
+      ],
+      volumes: [
+        ...(args.volumes ?? []),
+        ...(args.host?.paths ?? []).map((h) => ({
+          name: h.name,
+          hostPath: { path: h.path, type: h.type ?? "Directory" },
+        })),
+      ],
     }),
     ...placement(args, selector),
+    ...(args.host?.network ? { hostNetwork: true, dnsPolicy: "ClusterFirstWithHostNet" } : {}),
+    ...(args.host?.pid ? { hostPID: true } : {}),
+    // A node agent runs on every node, tainted or not.
+    ...(kind === "DaemonSet" ? { tolerations: [{ operator: "Exists" }] } : {}),
   };
 }
 
@@ -310,8 +369,8 @@ function deployment(w: WorkloadParts): k8s.apps.v1.Deployment {
     w.name,
     {
       metadata: args.autoscaling
-        ? { ...w.metadata, name: args.identity.instance ?? args.identity.name }
-        : w.metadata,
+        ? { ...w.workloadMetadata, name: args.identity.instance ?? args.identity.name }
+        : w.workloadMetadata,
       spec: {
         replicas: args.autoscaling ? undefined : args.replicas,
         progressDeadlineSeconds: args.progressDeadlineSeconds,
@@ -387,7 +446,7 @@ function statefulSet(w: WorkloadParts): k8s.apps.v1.StatefulSet {
   return new k8s.apps.v1.StatefulSet(
     w.name,
     {
-      metadata: w.metadata,
+      metadata: w.workloadMetadata,
       spec: {
         replicas: args.replicas,
         serviceName: headless.metadata.name,
@@ -426,7 +485,7 @@ function job(w: WorkloadParts): k8s.batch.v1.Job {
   return new k8s.batch.v1.Job(
     w.name,
     {
-      metadata: w.metadata,
+      metadata: w.workloadMetadata,
       spec: {
         backoffLimit: w.args.job?.backoffLimit ?? 2,
         ttlSecondsAfterFinished: w.args.job?.ttlSecondsAfterFinished ?? 86400,
@@ -438,8 +497,30 @@ function job(w: WorkloadParts): k8s.batch.v1.Job {
   );
 }
 
+/** One pod on every node (node agents), replaced one node at a time. */
+function daemonSet(w: WorkloadParts): k8s.apps.v1.DaemonSet {
+  return new k8s.apps.v1.DaemonSet(
+    w.name,
+    {
+      metadata: w.workloadMetadata,
+      spec: {
+        revisionHistoryLimit: 5,
+        updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } },
+        selector: { matchLabels: w.selector },
+        template: w.template,
+      },
+    },
+    { parent: w.parent },
+  );
+}
+
 /** The builder of each kind's workload object. */
-const buildKind = { Deployment: deployment, StatefulSet: statefulSet, Job: job } as const;
+const buildKind = {
+  Deployment: deployment,
+  StatefulSet: statefulSet,
+  Job: job,
+  DaemonSet: daemonSet,
+} as const;
 
 /** Admits exactly the declared callers and allows exactly the declared egress. */
 function networkPolicy(w: WorkloadParts): k8s.networking.v1.NetworkPolicy {
@@ -509,8 +590,8 @@ function hardenedContainer(
         ? undefined
         : { preStop: { sleep: { seconds: c.preStopSleepSeconds } } },
     securityContext: {
-      runAsNonRoot: true,
-      runAsUser: c.runAsUser,
+      runAsNonRoot: !c.runAsRoot,
+      runAsUser: c.runAsRoot ? 0 : c.runAsUser,
       allowPrivilegeEscalation: false,
       privileged: false,
       readOnlyRootFilesystem: true,
@@ -742,9 +823,37 @@ export function validateWorkload(name: string, args: WorkloadArgs): void {
     });
   }
   if (args.kind === "Job" && args.replicas !== 1) fail("a Job runs one pod: replicas must be 1");
+  if (args.kind === "DaemonSet" && args.replicas !== 1) {
+    fail("a DaemonSet runs one pod per node: replicas must be 1");
+  }
+  validateHostAccess(args, fail);
   for (const c of args.kind === "Job" ? [] : args.containers) {
     if (!c.livenessProbe || !c.readinessProbe) {
       fail(`container "${c.name}": livenessProbe and readinessProbe are required`);
+    }
+  }
+}
+
+/** Host namespaces, host paths and root containers each need a named, reasoned exemption. */
+function validateHostAccess(args: WorkloadArgs, fail: (msg: string) => never): void {
+  const exempt = new Set(args.exemptions?.policies ?? []);
+  if (args.exemptions && args.exemptions.reason.trim() === "") {
+    fail("exemptions.reason must say why the policies do not apply");
+  }
+  const needs: [boolean, string, string][] = [
+    [!!args.host?.network || !!args.host?.pid, "no-host-namespaces", "host.network/host.pid"],
+    [(args.host?.paths?.length ?? 0) > 0, "no-host-path", "host.paths"],
+    [
+      [...args.containers, ...(args.initContainers ?? [])].some((c) => c.runAsRoot),
+      "run-as-non-root",
+      "runAsRoot",
+    ],
+  ];
+  for (const [used, policy, what] of needs) {
+    if (used && !exempt.has(policy)) {
+      fail(
+        `${what} needs an explicit exemption: list "${policy}" in exemptions.policies with a reason`,
+      );
     }
   }
 }
