@@ -103,3 +103,18 @@ export const ingress = {
   /** Let's Encrypt's test ACME server, for the certificate issuance and renewal tests. */
   pebble: "v2.10.1",
 } as const;
+
+/**
+ * The monitoring stack's images (all multi-arch: linux/amd64 and linux/arm64). Prometheus 3.5 is
+ * the long-term-support release; the rule and dashboard expressions are parsed with its own
+ * parser module (tools/promql-check, same version) in the conformance tier.
+ */
+export const monitoringImages = {
+  prometheus: "quay.io/prometheus/prometheus:v3.5.0",
+  alertmanager: "quay.io/prometheus/alertmanager:v0.28.1",
+  nodeExporter: "quay.io/prometheus/node-exporter:v1.9.1",
+  kubeStateMetrics: "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.16.0",
+  grafana: "docker.io/grafana/grafana:12.1.1",
+  loki: "docker.io/grafana/loki:3.5.3",
+  fluentBit: "docker.io/fluent/fluent-bit:4.0.7",
+} as const;
