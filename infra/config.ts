@@ -22,6 +22,8 @@ export interface StackConfig extends Readonly<
     | "backupOffsiteSecretKey"
     | "registryPassword"
     | "acmeDns01Secret"
+    | "alertmanagerSmtpPassword"
+    | "alertmanagerSlackApiUrl"
   >
 > {
   /** The stack name (dev, staging, prod or a personal stack). */
@@ -38,6 +40,10 @@ export interface StackConfig extends Readonly<
   readonly build?: BuildIdentity;
   /** The DNS provider's credential for ACME DNS-01; present when ingress.acme.solver is "dns01". */
   readonly acmeDns01Secret?: pulumi.Output<string>;
+  /** SMTP password of Alertmanager's e-mail receivers (secret), when smtp.authUsername is set. */
+  readonly alertmanagerSmtpPassword?: pulumi.Output<string>;
+  /** Slack incoming-webhook URL (secret), when a receiver posts to Slack. */
+  readonly alertmanagerSlackApiUrl?: pulumi.Output<string>;
 }
 
 /** Error for bad configuration: a clean message for the user, no stack trace. */
@@ -90,6 +96,8 @@ export function loadConfig(): StackConfig {
     backupOffsiteSecretKey: _offsiteKey,
     registryPassword: _registryPassword,
     acmeDns01Secret: _dnsSecret,
+    alertmanagerSmtpPassword: _smtp,
+    alertmanagerSlackApiUrl: _slack,
     ...rest
   } = result.config;
   const config = new pulumi.Config();
@@ -105,5 +113,9 @@ export function loadConfig(): StackConfig {
     build: identity?.ok ? identity.identity : undefined,
     acmeDns01Secret:
       rest.ingress.acme?.solver === "dns01" ? config.requireSecret("acmeDns01Secret") : undefined,
+    alertmanagerSmtpPassword:
+      _smtp === undefined ? undefined : config.requireSecret("alertmanagerSmtpPassword"),
+    alertmanagerSlackApiUrl:
+      _slack === undefined ? undefined : config.requireSecret("alertmanagerSlackApiUrl"),
   });
 }

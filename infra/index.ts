@@ -37,6 +37,9 @@ import { CertificateIssuers } from "../components/ingress/certificate-issuers";
 import { PublicEndpoint, Site } from "../components/ingress/public-endpoint";
 import { TraefikConfig } from "../components/ingress/traefik-config";
 import { bytes } from "../components/lib/quantity";
+import { DEAD_LETTER_QUEUE } from "../components/messaging/rabbitmq-config";
+import { cronMaxGapHours } from "../components/lib/cron";
+import { Monitoring } from "../components/monitoring/monitoring";
 
 const config = loadConfig();
 
@@ -424,7 +427,80 @@ new PublicEndpoint(
   { ...opts, dependsOn: [certManager.chart] },
 );
 
+// ---- Monitoring -------------------------------------------------------------------------------
+// Prometheus, Alertmanager, Grafana, Loki and kube-state-metrics run under Pod Security
+// "restricted"; node-exporter and the log agent need host namespaces and host paths, which only
+// "privileged" admits (baseline forbids hostPath), so they get a namespace of their own.
+const mon = config.monitoring;
+const monitoring = mon?.enabled ? createMonitoring(mon) : undefined;
+
+function createMonitoring(m: NonNullable<StackConfig["monitoring"]>) {
+  const monNs = new PlatformNamespace(
+    "monitoring",
+    { namespaceName: "monitoring", component: "monitoring", allowApiServerEgress: true },
+    opts,
+  );
+  const nodeNs = new PlatformNamespace(
+    "monitoring-node",
+    {
+      namespaceName: "monitoring-node",
+      component: "monitoring",
+      podSecurity: "privileged",
+      allowApiServerEgress: true,
+    },
+    opts,
+  );
+  const namespaceNames = ["auditflow", "auditflow-data", "monitoring", "monitoring-node"];
+  return new Monitoring(
+    "monitoring",
+    {
+      namespace: "monitoring",
+      nodeNamespace: "monitoring-node",
+      stack: config.stack,
+      // kube-system: Traefik (K3s' ingress controller) annotates its pods for scraping.
+      scrapeNamespaces: [...namespaceNames, "kube-system"],
+      storageClass: config.cluster.storageClass,
+      scrapeInterval: m.scrapeInterval,
+      prometheus: m.prometheus,
+      loki: m.loki,
+      alertmanager: {
+        storage: m.alertmanager.storage ?? "256Mi",
+        receivers: m.alertmanager.receivers.map((r) => ({ ...r, severities: [...r.severities] })),
+        smtp: m.alertmanager.smtp,
+        smtpPassword: config.alertmanagerSmtpPassword,
+        slackApiUrl: config.alertmanagerSlackApiUrl,
+      },
+      resources: {
+        ...(m.prometheus.resources && { prometheus: m.prometheus.resources }),
+        ...(m.alertmanager.resources && { alertmanager: m.alertmanager.resources }),
+        ...(m.grafana?.resources && { grafana: m.grafana.resources }),
+        ...(m.loki.resources && { loki: m.loki.resources }),
+        ...(m.kubeStateMetrics?.resources && { kubeStateMetrics: m.kubeStateMetrics.resources }),
+        ...(m.nodeExporter?.resources && { nodeExporter: m.nodeExporter.resources }),
+        ...(m.logAgent?.resources && { logAgent: m.logAgent.resources }),
+      },
+      rules: {
+        appsNamespace: "auditflow",
+        deadLetterQueue: DEAD_LETTER_QUEUE,
+        // The verification is stale once a whole schedule period plus 2 hours passed without one.
+        backupVerifyMaxAgeHours: Math.ceil(cronMaxGapHours(config.data.backups.verifySchedule)) + 2,
+        slo: m.slo ?? { availability: 0.995, latency: 0.99, latencyThresholdSeconds: 0.5 },
+      },
+      dashboards: { apps: "auditflow", data: "auditflow-data", deadLetterQueue: DEAD_LETTER_QUEUE },
+    },
+    { ...opts, dependsOn: [monNs, nodeNs] },
+  );
+}
+
 export const namespaces = { apps: appsNs.name, data: dataNs.name };
+/** Where Prometheus and Loki answer in the cluster (null when monitoring is off). */
+export const observability = monitoring
+  ? {
+      prometheus: monitoring.prometheusUrl,
+      loki: monitoring.lokiUrl,
+      grafanaAdminSecret: monitoring.grafanaAdminSecret,
+    }
+  : null;
 export const dataEndpoints = {
   postgres: pulumi.interpolate`${postgres.host}:${postgres.port}`,
   pgbouncer: pulumi.interpolate`${pgbouncer.host}:${pgbouncer.port}`,

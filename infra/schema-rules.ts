@@ -21,6 +21,7 @@ import {
   type ServiceSpec,
 } from "./schema";
 import { peakReplicas, serviceOptionRules } from "./service-options";
+import { monitoringRules, monitoringSchema, type MonitoringConfig } from "./monitoring-schema";
 
 const secretLookingName = /(PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_?KEY|API_?KEY|CREDENTIAL)/i;
 
@@ -76,6 +77,9 @@ interface Parts {
   sshPrivateKey: unknown;
   backupOffsiteSecretKey: unknown;
   data?: DataConfig;
+  monitoring?: MonitoringConfig;
+  alertmanagerSmtpPassword: unknown;
+  alertmanagerSlackApiUrl: unknown;
   /** The cluster section as given, for rules that must run even when a node is malformed. */
   rawCluster: Record<string, unknown>;
 }
@@ -90,6 +94,9 @@ function parts(raw: Record<string, unknown>): Parts {
     sshPrivateKey: raw.sshPrivateKey,
     backupOffsiteSecretKey: raw.backupOffsiteSecretKey,
     data: ok(dataSchema.safeParse(raw.data)),
+    monitoring: ok(monitoringSchema.safeParse(raw.monitoring)),
+    alertmanagerSmtpPassword: raw.alertmanagerSmtpPassword,
+    alertmanagerSlackApiUrl: raw.alertmanagerSlackApiUrl,
     rawCluster:
       typeof raw.cluster === "object" && raw.cluster !== null
         ? (raw.cluster as Record<string, unknown>)
@@ -105,6 +112,13 @@ export function crossFieldRules(raw: Record<string, unknown>, issue: Issue): voi
   const c = parts(raw);
   if (c.cluster) nodeRules(c.cluster.nodes, issue);
   if (c.data) dataRules(c.data, issue);
+  if (c.monitoring) {
+    monitoringRules(
+      c.monitoring,
+      { smtpPassword: c.alertmanagerSmtpPassword, slackApiUrl: c.alertmanagerSlackApiUrl },
+      issue,
+    );
+  }
   if (
     c.data?.backups.offsite &&
     (c.backupOffsiteSecretKey === undefined || c.backupOffsiteSecretKey === "")

@@ -21,6 +21,7 @@ import { ingressSchema } from "./ingress-schema";
 import { SERVICE_NAMES } from "../components/apps/catalog";
 import { autoscalingSchema, rulesSchema } from "./service-options";
 import { buildSchema, imagesSchema } from "./images-config";
+import { monitoringSchema } from "./monitoring-schema";
 
 export { SERVICE_NAMES };
 export type { ServiceName } from "../components/apps/catalog";
@@ -36,6 +37,8 @@ export const SECRET_KEYS = [
   "backupOffsiteSecretKey",
   "registryPassword",
   "acmeDns01Secret",
+  "alertmanagerSmtpPassword",
+  "alertmanagerSlackApiUrl",
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
@@ -55,8 +58,19 @@ export function secretsNeeded(raw: Record<string, unknown>): SecretKey[] {
           ? at(raw.images, "push") === true
           : key === "acmeDns01Secret"
             ? at(at(raw.ingress, "acme"), "solver") === "dns01"
-            : true,
+            : key === "alertmanagerSmtpPassword"
+              ? at(at(at(raw.monitoring, "alertmanager"), "smtp"), "authUsername") !== undefined
+              : key === "alertmanagerSlackApiUrl"
+                ? receiversOf(raw).some((r) => at(r, "slack") !== undefined)
+                : true,
   );
+}
+
+/** The Alertmanager receivers as given, for secretsNeeded. */
+function receiversOf(raw: Record<string, unknown>): unknown[] {
+  const m = raw.monitoring as { alertmanager?: { receivers?: unknown } } | undefined;
+  const r = m?.alertmanager?.receivers;
+  return Array.isArray(r) ? r : [];
 }
 
 const dns1123Label = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -369,6 +383,11 @@ const sections = {
   registryPassword: z.string().min(1).optional(),
   images: imagesSchema.optional(),
   acmeDns01Secret: z.string().min(1).optional(),
+  alertmanagerSmtpPassword: z.string().min(1).optional(),
+  alertmanagerSlackApiUrl: z
+    .string()
+    .regex(/^https:\/\/\S+$/, { error: "must be an https:// incoming-webhook URL" })
+    .optional(),
   backupVerifyIdentity: z
     .string({
       error:
@@ -380,6 +399,8 @@ const sections = {
   services: z.array(serviceSchema),
   data: dataSchema,
   ingress: ingressSchema,
+  /** The observability stack (infra/monitoring-schema.ts); absent means none. */
+  monitoring: monitoringSchema.optional(),
 };
 
 /** The whole stack configuration, as `infra/config.ts` hands it to the program. */

@@ -150,16 +150,21 @@ function writeManifests(
   return { count, secretFiles };
 }
 
-/** Requests and limits per namespace: replicas times the containers of each pod template. */
+/**
+ * Requests and limits per namespace: replicas times the containers of each pod template, a
+ * DaemonSet's pod once per node (`nodes`, the stack's node count).
+ */
 export function sizing(
   resources: RecordedResource[],
+  nodes = 1,
 ): Map<string, { cpu: [number, number]; mem: [number, number] }> {
   const totals = new Map<string, { cpu: [number, number]; mem: [number, number] }>();
   for (const r of resources) {
     const m = manifestOf(r) as K8sObject | undefined;
-    if (!m || !["Deployment", "StatefulSet", "Job"].includes(String(m.kind))) continue;
+    if (!m || !["Deployment", "StatefulSet", "Job", "DaemonSet"].includes(String(m.kind))) continue;
     const pod = m.spec?.template?.spec ?? {};
-    const replicas = m.kind === "Job" ? 1 : Number(m.spec?.replicas ?? 1);
+    const replicas =
+      m.kind === "Job" ? 1 : m.kind === "DaemonSet" ? nodes : Number(m.spec?.replicas ?? 1);
     const t = totals.get(m.metadata?.namespace) ?? { cpu: [0, 0], mem: [0, 0] };
     for (const c of (pod.containers ?? []) as K8sObject[]) {
       t.cpu[0] += replicas * cpuMillis(c.resources?.requests?.cpu ?? "0");
@@ -348,8 +353,12 @@ function textReport(p: Planned): string {
   out.push("Images (every one must hold every node architecture):");
   out.push(...imageLines(resources));
   out.push("");
-  out.push("Sizing (all replicas; Jobs count once):");
-  for (const [ns, t] of sizing(resources)) {
+  const clusterKey = Object.keys(p.loaded.config).find((k) => k.endsWith(":cluster"));
+  const nodeCount =
+    (JSON.parse(clusterKey ? p.loaded.config[clusterKey]! : "{}") as { nodes?: unknown[] }).nodes
+      ?.length ?? 1;
+  out.push(`Sizing (all replicas; Jobs count once; DaemonSets once per node, ${nodeCount}):`);
+  for (const [ns, t] of sizing(resources, nodeCount)) {
     const mi = (b: number) => `${Math.round(b / 2 ** 20)}Mi`;
     out.push(
       `    ${ns.padEnd(16)} requests ${t.cpu[0]}m CPU, ${mi(t.mem[0])} memory; limits ${t.cpu[1]}m CPU, ${mi(t.mem[1])} memory`,

@@ -14,6 +14,8 @@ export const PROJECT = "auditflow-platform";
 const PLACEHOLDERS: Record<string, string> = {
   // Not a usable key: a valid-looking age identity made of one repeated character.
   backupVerifyIdentity: `AGE-SECRET-KEY-1${"Q".repeat(58)}`,
+  // A well-formed URL on a reserved name (RFC 2606) that reaches nothing.
+  alertmanagerSlackApiUrl: "https://placeholder.invalid/slack-webhook-not-a-real-secret",
 };
 
 export interface LoadedStackConfig {
