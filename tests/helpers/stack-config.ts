@@ -16,6 +16,8 @@ export function rawConfig(stack: string): Record<string, unknown> {
     backupOffsiteSecretKey: "offsite-secret-key",
     registryPassword: "registry-token",
     acmeDns01Secret: "tsig-key",
+    alertmanagerSmtpPassword: "smtp-password",
+    alertmanagerSlackApiUrl: "https://hooks.slack.test/services/T0/B0/x",
   };
   for (const [k, v] of Object.entries(doc.config)) raw[k.slice(PROJECT.length + 1)] = v;
   return raw;
