@@ -3,19 +3,13 @@
  * consume, analysis can consume its queue but not publish, and a rejected message is dead-lettered.
  */
 import * as amqp from "amqplib";
-import { ChildProcess, execFileSync } from "child_process";
-import * as fs from "fs";
-import * as path from "path";
+import { execFileSync } from "child_process";
 import {
   DEAD_LETTER_QUEUE,
-  definitions,
-  enabledPlugins,
   EVENTS_EXCHANGE,
-  rabbitmqConf,
-  rabbitPasswordHash,
   VHOST,
 } from "../../components/messaging/rabbitmq-config";
-import { freePort, requireBinary, startAs, stop, tempDirFor, waitFor, writeFor } from "./servers";
+import { RabbitServer, startRabbitMQ, waitFor } from "./servers";
 
 const users = [
   {
@@ -46,7 +40,7 @@ const queues = [
 
 let dir: string;
 let port: number;
-let server: ChildProcess | undefined;
+let rabbit: RabbitServer | undefined;
 const url = (u: (typeof users)[number]) =>
   `amqp://${u.name}:${u.password}@127.0.0.1:${port}/${VHOST}`;
 const [generator, analysis, notification] = users as [
@@ -67,80 +61,22 @@ async function channel(
 }
 
 beforeAll(async () => {
-  dir = tempDirFor("rabbitmq", "rabbit-conformance-");
-  port = await freePort();
-  const dist = await freePort();
-  const defs = path.join(dir, "definitions.json");
-  writeFor(
-    "rabbitmq",
-    defs,
-    JSON.stringify(
-      definitions({
-        users: users.map((u) => ({ ...u, passwordHash: rabbitPasswordHash(u.password) })),
-        queues,
-        quorum: false,
-      }),
-    ),
-  );
-  writeFor(
-    "rabbitmq",
-    path.join(dir, "rabbitmq.conf"),
-    rabbitmqConf({
-      memoryLimit: "512Mi",
-      memoryHighWatermark: 0.6,
-      diskFreeLimit: "50MB",
-      definitionsPath: defs,
-      amqpPort: port,
-      managementPort: await freePort(),
-      prometheusPort: await freePort(),
-    }) +
-      "listeners.tcp.default = 127.0.0.1:" +
-      port +
-      "\n",
-  );
-  writeFor("rabbitmq", path.join(dir, "enabled_plugins"), enabledPlugins(false));
-  const env = {
-    RABBITMQ_NODENAME: `conformance${port}@localhost`,
-    RABBITMQ_CONFIG_FILE: path.join(dir, "rabbitmq"),
-    RABBITMQ_ENABLED_PLUGINS_FILE: path.join(dir, "enabled_plugins"),
-    RABBITMQ_MNESIA_BASE: path.join(dir, "mnesia"),
-    RABBITMQ_LOG_BASE: path.join(dir, "log"),
-    RABBITMQ_DIST_PORT: String(dist),
-    RABBITMQ_PID_FILE: path.join(dir, "rabbit.pid"),
-    // A failed boot leaves its crash dump with the test's files, not in the working directory.
-    ERL_CRASH_DUMP: path.join(dir, "erl_crash.dump"),
-    HOME: dir,
-  };
-  server = startAs(
-    "rabbitmq",
-    requireBinary("/usr/lib/rabbitmq/bin/rabbitmq-server", "rabbitmq-server"),
-    [],
-    path.join(dir, "server.log"),
-    { env },
-  );
-  await waitFor(
-    "rabbitmq to accept the generator's login",
-    async () => {
+  rabbit = await startRabbitMQ({
+    prefix: "rabbit-conformance-",
+    users,
+    queues,
+    ready: async (p) => {
+      port = p;
       const c = await amqp.connect(url(generator));
       await c.close();
       return true;
     },
-    90_000,
-  );
+  });
+  dir = rabbit.dir;
 }, 120_000);
 
 afterAll(async () => {
-  try {
-    execFileSync(
-      "/usr/lib/rabbitmq/bin/rabbitmqctl",
-      ["-n", `conformance${port}@localhost`, "stop"],
-      { stdio: "ignore", timeout: 30_000, env: { ...process.env, HOME: dir } },
-    );
-  } catch {
-    // fall through to the signal
-  }
-  await stop(server);
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  await rabbit?.stop();
 }, 60_000);
 
 test("the memory watermark follows the container limit, not the machine's memory", () => {

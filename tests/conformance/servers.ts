@@ -21,6 +21,14 @@ import {
   postgresqlConf,
   PostgresTuning,
 } from "../../components/data/postgres-config";
+import {
+  AmqpUser,
+  definitions,
+  enabledPlugins,
+  QueueSpec,
+  rabbitmqConf,
+  rabbitPasswordHash,
+} from "../../components/messaging/rabbitmq-config";
 
 /** A port that was free a moment ago on 127.0.0.1. */
 export async function freePort(): Promise<number> {
@@ -651,4 +659,96 @@ export async function startPostgresExporter(opts: {
     throw e;
   }
   return { url, scrape: () => httpGet(url), stop: () => stop(child) };
+}
+
+/** rabbitmq-server on loopback with the generated rabbitmq.conf and definitions. */
+export interface RabbitServer {
+  dir: string;
+  /** AMQP port on 127.0.0.1. */
+  port: number;
+  /** The prometheus plugin's port on 127.0.0.1. */
+  prometheusPort: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts rabbitmq-server as the rabbitmq user with the generated configuration (a 512Mi memory
+ * limit, the definitions of `users` and `queues`), listening on loopback only; it is up once
+ * `ready()` (an AMQP login, for instance) succeeds.
+ */
+export async function startRabbitMQ(opts: {
+  prefix: string;
+  users: readonly (AmqpUser & { password: string })[];
+  queues: readonly QueueSpec[];
+  ready: (port: number) => Promise<boolean>;
+}): Promise<RabbitServer> {
+  const dir = tempDirFor("rabbitmq", opts.prefix);
+  const port = await freePort();
+  const dist = await freePort();
+  const prometheusPort = await freePort();
+  const defs = path.join(dir, "definitions.json");
+  writeFor(
+    "rabbitmq",
+    defs,
+    JSON.stringify(
+      definitions({
+        users: opts.users.map((u) => ({ ...u, passwordHash: rabbitPasswordHash(u.password) })),
+        queues: opts.queues,
+        quorum: false,
+      }),
+    ),
+  );
+  writeFor(
+    "rabbitmq",
+    path.join(dir, "rabbitmq.conf"),
+    rabbitmqConf({
+      memoryLimit: "512Mi",
+      memoryHighWatermark: 0.6,
+      diskFreeLimit: "50MB",
+      definitionsPath: defs,
+      amqpPort: port,
+      managementPort: await freePort(),
+      prometheusPort,
+    }) + `listeners.tcp.default = 127.0.0.1:${port}\n`,
+  );
+  writeFor("rabbitmq", path.join(dir, "enabled_plugins"), enabledPlugins(false));
+  const nodeName = `conformance${port}@localhost`;
+  const env = {
+    RABBITMQ_NODENAME: nodeName,
+    RABBITMQ_CONFIG_FILE: path.join(dir, "rabbitmq"),
+    RABBITMQ_ENABLED_PLUGINS_FILE: path.join(dir, "enabled_plugins"),
+    RABBITMQ_MNESIA_BASE: path.join(dir, "mnesia"),
+    RABBITMQ_LOG_BASE: path.join(dir, "log"),
+    RABBITMQ_DIST_PORT: String(dist),
+    RABBITMQ_PID_FILE: path.join(dir, "rabbit.pid"),
+    // A failed boot leaves its crash dump with the test's files, not in the working directory.
+    ERL_CRASH_DUMP: path.join(dir, "erl_crash.dump"),
+    HOME: dir,
+  };
+  const server = startAs(
+    "rabbitmq",
+    requireBinary("/usr/lib/rabbitmq/bin/rabbitmq-server", "rabbitmq-server"),
+    [],
+    path.join(dir, "server.log"),
+    { env },
+  );
+  await waitFor("rabbitmq to accept a login", () => opts.ready(port), 90_000);
+  return {
+    dir,
+    port,
+    prometheusPort,
+    stop: async () => {
+      try {
+        execFileSync("/usr/lib/rabbitmq/bin/rabbitmqctl", ["-n", nodeName, "stop"], {
+          stdio: "ignore",
+          timeout: 30_000,
+          env: { ...process.env, HOME: dir },
+        });
+      } catch {
+        // fall through to the signal
+      }
+      await stop(server);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
