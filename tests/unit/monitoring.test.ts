@@ -10,7 +10,7 @@ import { Monitoring } from "../../components/monitoring/monitoring";
 import { allRuleGroups, isAlert, RuleParams } from "../../components/monitoring/rules";
 import { only, runComponent, RecordedResource } from "../helpers/program";
 
-export const RULE_PARAMS: RuleParams = {
+const RULE_PARAMS: RuleParams = {
   appsNamespace: "auditflow",
   deadLetterQueue: "audit.dead-letter",
   backupVerifyMaxAgeHours: 26,

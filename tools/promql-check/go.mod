@@ -19,3 +19,7 @@ require (
 	golang.org/x/text v0.26.0 // indirect
 	google.golang.org/protobuf v1.36.6 // indirect
 )
+
+// As in Prometheus' own go.mod (v0.305.0), so that cmd/prometheus and cmd/promtool build here
+// exactly as upstream builds them.
+replace github.com/fsnotify/fsnotify v1.8.0 => github.com/fsnotify/fsnotify v1.7.0
