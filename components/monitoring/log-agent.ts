@@ -1,3 +1,4 @@
+import * as path from "path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
@@ -6,6 +7,7 @@ import { recommendedLabels } from "../lib/labels";
 import type { ResourceSizes } from "../security/namespace";
 import { monitoringImages } from "../versions";
 import { fluentBitConfig } from "./fluent-bit-config";
+import { AUDIT } from "../cluster/audit-policy";
 
 export interface LogAgentArgs {
   /** Namespace for node agents. Required. */
@@ -18,8 +20,8 @@ export interface LogAgentArgs {
   scraper: Peer;
 }
 
-/** Where the K3s API server writes its audit log on server nodes (the contract with the cluster). */
-export const K3S_AUDIT_LOG_DIR = "/var/lib/rancher/k3s/server/logs";
+/** Where K3sCluster has the API server write its audit log on server nodes. */
+const K3S_AUDIT_LOG_DIR = path.posix.dirname(AUDIT.logFile);
 const HTTP_PORT = 2020;
 const STATE = "/var/lib/fluent-bit";
 
@@ -45,7 +47,7 @@ export class LogAgent extends pulumi.ComponentResource {
               lokiHost,
               lokiPort: args.loki.port,
               stateDir: STATE,
-              auditLogPath: `${K3S_AUDIT_LOG_DIR}/audit.log`,
+              auditLogPath: AUDIT.logFile,
               httpPort: HTTP_PORT,
             }),
           ),
