@@ -359,7 +359,8 @@ test("a stack asks only for the secrets its configuration needs", async () => {
     "alertmanagerSmtpPassword",
     "alertmanagerSlackApiUrl",
   ]);
-  expect(asked("staging")).toEqual(["sshPrivateKey", "backupVerifyIdentity"]);
+  // Staging has no Slack or SMTP receiver: no Alertmanager secret is asked for.
+  expect(asked("staging")).toEqual(["sshPrivateKey", "backupVerifyIdentity", "registryPassword"]);
   const dev = (await planStack("dev")).resources;
   expect(dev.some((r) => r.name === "postgres-backup-offsite")).toBe(false);
 });
