@@ -224,7 +224,9 @@ export function imageLines(resources: RecordedResource[]): string[] {
     if (r.type === "auditflow:images:PulledImage") {
       const how =
         r.inputs.checked === true
-          ? "confirmed by the registry"
+          ? r.inputs.reason
+            ? String(r.inputs.reason)
+            : "confirmed by the registry"
           : `not checked: ${String(r.inputs.reason ?? "unknown until apply")}`;
       return [`    pull  ${String(r.inputs.image)} for ${list(r.inputs.platforms)} (${how})`];
     }

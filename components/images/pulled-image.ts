@@ -100,7 +100,10 @@ export async function lookUpPlatforms(
     return { platforms: [...new Set(platforms)].sort(), checked: true, reason: "" };
   } catch (e) {
     const err = e as { details?: string; message?: string };
-    const message = err.details || err.message || String(e);
-    return unchecked(declared, `registry look-up failed: ${message.split("\n")[0]}`);
+    const message = (err.details || err.message || String(e)).split("\n")[0]!;
+    // A registry that answers "no such manifest" was reached: the pinned image provides nothing.
+    if (/manifest unknown|not found|404/i.test(message))
+      return { platforms: [], checked: true, reason: `the registry has no such image: ${message}` };
+    return unchecked(declared, `registry look-up failed: ${message}`);
   }
 }

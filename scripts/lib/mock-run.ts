@@ -241,7 +241,14 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
             const message = "no registry is reachable from the offline mock runtime";
             throw Object.assign(new Error(message), { details: message });
           }
-          const manifests = opts.registry(image).map((m) => ({
+          let listed: { os: string; architecture: string }[];
+          try {
+            listed = opts.registry(image);
+          } catch (e) {
+            const message = (e as Error).message;
+            throw Object.assign(new Error(message), { details: message });
+          }
+          const manifests = listed.map((m) => ({
             ...m,
             mediaType: "application/vnd.oci.image.manifest.v1+json",
             sha256Digest: "",

@@ -163,6 +163,15 @@ test("offline, a pulled image says it could not check and reports the declared p
   expect(r.inputs.platforms).toEqual(["linux/amd64", "linux/arm64"]);
 });
 
+test("a registry that has no such image is a checked answer with no platforms, not an unchecked one", async () => {
+  const r = await pulled(() => {
+    throw new Error("MANIFEST_UNKNOWN: manifest unknown");
+  });
+  expect(r.inputs.checked).toBe(true);
+  expect(r.inputs.platforms).toEqual([]);
+  expect(r.inputs.reason).toMatch(/the registry has no such image: MANIFEST_UNKNOWN/);
+});
+
 test("a pulled image must be pinned by tag and digest", async () => {
   const { PulledImage } = await import("../../components/images/pulled-image");
   expect(
