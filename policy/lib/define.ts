@@ -141,16 +141,31 @@ export interface ResourceCheckArgs<C> {
   workload?: Workload;
 }
 
-export interface ResourcePolicyDef<C> extends Common<C> {
+/** What a workload policy's check gets: the pod-bearing part is always there. */
+export type WorkloadCheckArgs<C> = ResourceCheckArgs<C> & { workload: Workload };
+
+interface ResourcePolicyBase<C> extends Common<C> {
   /** Kubernetes kinds the policy applies to; all Kubernetes objects when omitted. */
   kinds?: string[];
-  /** Only workloads (objects with a pod template). */
-  workloads?: boolean;
-  /** Problems found, each "what is wrong, where" (the fix is appended). */
-  check: (args: ResourceCheckArgs<C>) => string[];
   /** A safe, unambiguous fix, applied only at the "remediate" level. */
   remediate?: (props: K8sObject) => K8sObject | undefined;
 }
+
+/** A policy on workloads only (objects with a pod template): `check` gets the workload. */
+export interface WorkloadPolicyDef<C> extends ResourcePolicyBase<C> {
+  workloads: true;
+  /** Problems found, each "what is wrong, where" (the fix is appended). */
+  check: (args: WorkloadCheckArgs<C>) => string[];
+}
+
+/** A policy on any Kubernetes object of its kinds. */
+export interface ObjectPolicyDef<C> extends ResourcePolicyBase<C> {
+  workloads?: false;
+  /** Problems found, each "what is wrong, where" (the fix is appended). */
+  check: (args: ResourceCheckArgs<C>) => string[];
+}
+
+export type ResourcePolicyDef<C> = WorkloadPolicyDef<C> | ObjectPolicyDef<C>;
 
 function schemaOf(extra: Record<string, unknown> | undefined): PolicyConfigSchema {
   return {
@@ -173,9 +188,18 @@ function applies<C>(def: ResourcePolicyDef<C>, type: string, props: K8sObject | 
 }
 
 export function resourcePolicy<C extends object = object>(
+  def: WorkloadPolicyDef<C>,
+): ResourceValidationPolicy;
+export function resourcePolicy<C extends object = object>(
+  def: ObjectPolicyDef<C>,
+): ResourceValidationPolicy;
+export function resourcePolicy<C extends object = object>(
   def: ResourcePolicyDef<C>,
 ): ResourceValidationPolicy {
   register(def, { remediates: !!def.remediate, stack: false });
+  // applies() returns nothing for a non-workload when def.workloads is set, so a workload policy's
+  // check always receives its workload: the one place that relies on it.
+  const check = def.check as (args: ResourceCheckArgs<C>) => string[];
   const policy: ResourceValidationPolicy = {
     name: def.name,
     description: def.description,
@@ -187,7 +211,7 @@ export function resourcePolicy<C extends object = object>(
       if (!hit) return;
       const config = args.getConfig<C & { exempt?: ConfigExemption[] }>();
       if (exemptionOf(def.name, args.type, props, args.name, config)) return;
-      for (const problem of def.check({
+      for (const problem of check({
         type: args.type,
         props,
         name: args.name,
@@ -210,8 +234,8 @@ export function resourcePolicy<C extends object = object>(
       // Remediate only what the check finds wrong; a JSON copy (not structuredClone) so that a
       // value unknown in preview surfaces as the engine's unknown-value notice.
       if (
-        def.check({ type: args.type, props, name: args.name, urn: args.urn, config, ...hit })
-          .length === 0
+        check({ type: args.type, props, name: args.name, urn: args.urn, config, ...hit }).length ===
+        0
       )
         return undefined;
       return remediate(JSON.parse(JSON.stringify(props)) as K8sObject);

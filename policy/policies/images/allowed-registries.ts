@@ -13,7 +13,7 @@ export const allowedRegistries = resourcePolicy<{ registries?: string[] }>({
   check: ({ workload, config }) => {
     const allowed = config.registries ?? [];
     if (allowed.length === 0) return [];
-    return containersOf(workload!.pod).flatMap(({ c, label }) => {
+    return containersOf(workload.pod).flatMap(({ c, label }) => {
       if (typeof c?.image !== "string") return [];
       const { registry } = parseImage(c.image);
       return allowed.includes(registry)

@@ -10,7 +10,7 @@ export const imagePullPolicy = resourcePolicy({
   equivalents: { polaris: ["pullPolicyNotAlways"], kubeScore: ["container-image-pull-policy"] },
   workloads: true,
   check: ({ workload }) =>
-    containersOf(workload!.pod).flatMap(({ c, label }) => {
+    containersOf(workload.pod).flatMap(({ c, label }) => {
       const p = c?.imagePullPolicy;
       if (p === undefined) return [`${label} does not set imagePullPolicy`];
       return p === "Never"

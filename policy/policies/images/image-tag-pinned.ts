@@ -15,7 +15,7 @@ export const imageTagPinned = resourcePolicy({
   },
   workloads: true,
   check: ({ workload }) =>
-    containersOf(workload!.pod).flatMap(({ c, label }) => {
+    containersOf(workload.pod).flatMap(({ c, label }) => {
       if (typeof c?.image !== "string") return [];
       const img = parseImage(c.image);
       if (img.digest) return [];

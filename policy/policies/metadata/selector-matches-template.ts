@@ -10,9 +10,9 @@ export const selectorMatchesTemplate = resourcePolicy({
   kinds: ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"],
   workloads: true,
   check: ({ workload }) =>
-    !workload!.selector || Object.keys(workload!.selector).length === 0
+    !workload.selector || Object.keys(workload.selector).length === 0
       ? ["the workload has no selector.matchLabels"]
-      : selects(workload!.selector, workload!.podLabels)
+      : selects(workload.selector, workload.podLabels)
         ? []
         : ["selector.matchLabels does not match the pod template labels"],
 });

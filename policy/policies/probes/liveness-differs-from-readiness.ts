@@ -10,7 +10,7 @@ export const livenessDiffersFromReadiness = resourcePolicy({
   equivalents: { kubeScore: ["container-probes"] },
   workloads: true,
   check: ({ workload }) =>
-    containersOf(workload!.pod)
+    containersOf(workload.pod)
       .filter(
         ({ c }) =>
           c?.livenessProbe &&

@@ -13,8 +13,8 @@ export const livenessProbe = resourcePolicy({
   },
   workloads: true,
   check: ({ workload }) =>
-    workload!.longRunning
-      ? containersOf(workload!.pod)
+    workload.longRunning
+      ? containersOf(workload.pod)
           .filter((x) => !x.init && !x.c?.livenessProbe)
           .map((x) => `${x.label} has no liveness probe`)
       : [],

@@ -17,7 +17,7 @@ export const probePortExists = resourcePolicy({
   equivalents: { kubeLinter: ["liveness-port", "readiness-port", "startup-port"] },
   workloads: true,
   check: ({ workload }) =>
-    containersOf(workload!.pod).flatMap(({ c, label }) => {
+    containersOf(workload.pod).flatMap(({ c, label }) => {
       const names = new Set((c?.ports ?? []).map((p: K8sObject) => p?.name));
       return PROBES.flatMap((probe) => {
         const port = probePort(c?.[probe]);

@@ -13,8 +13,8 @@ export const readinessProbe = resourcePolicy({
   },
   workloads: true,
   check: ({ workload }) =>
-    workload!.longRunning
-      ? containersOf(workload!.pod)
+    workload.longRunning
+      ? containersOf(workload.pod)
           .filter((x) => !x.init && !x.c?.readinessProbe)
           .map((x) => `${x.label} has no readiness probe`)
       : [],

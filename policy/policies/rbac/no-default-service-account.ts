@@ -8,7 +8,7 @@ export const noDefaultServiceAccount = resourcePolicy({
   equivalents: { kubeLinter: ["default-service-account"] },
   workloads: true,
   check: ({ workload }) => {
-    const sa = workload!.pod?.serviceAccountName ?? workload!.pod?.serviceAccount;
+    const sa = workload.pod?.serviceAccountName ?? workload.pod?.serviceAccount;
     return sa === undefined || sa === "default"
       ? ["the pod runs as the default ServiceAccount"]
       : [];

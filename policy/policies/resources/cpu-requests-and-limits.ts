@@ -13,7 +13,7 @@ export const cpuRequestsAndLimits = resourcePolicy({
   },
   workloads: true,
   check: ({ workload }) =>
-    containersOf(workload!.pod).flatMap(({ c, label }) => [
+    containersOf(workload.pod).flatMap(({ c, label }) => [
       ...(c?.resources?.requests?.cpu === undefined ? [`${label} has no CPU request`] : []),
       ...(c?.resources?.limits?.cpu === undefined ? [`${label} has no CPU limit`] : []),
     ]),

@@ -10,7 +10,7 @@ export const ephemeralStorageLimits = resourcePolicy({
   equivalents: { kubeScore: ["container-ephemeral-storage-request-and-limit"] },
   workloads: true,
   check: ({ workload }) =>
-    containersOf(workload!.pod).flatMap(({ c, label }) =>
+    containersOf(workload.pod).flatMap(({ c, label }) =>
       c?.resources?.requests?.["ephemeral-storage"] === undefined ||
       c?.resources?.limits?.["ephemeral-storage"] === undefined
         ? [`${label} has no ephemeral-storage request and limit`]

@@ -10,7 +10,7 @@ export const limitsNotBelowRequests = resourcePolicy({
   equivalents: { kubeScore: ["container-resources"] },
   workloads: true,
   check: ({ workload }) =>
-    containersOf(workload!.pod).flatMap(({ c, label }) =>
+    containersOf(workload.pod).flatMap(({ c, label }) =>
       ["cpu", "memory", "ephemeral-storage"].flatMap((res) => {
         const req = parseQuantity(c?.resources?.requests?.[res]);
         const lim = parseQuantity(c?.resources?.limits?.[res]);

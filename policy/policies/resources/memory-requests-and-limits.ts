@@ -14,7 +14,7 @@ export const memoryRequestsAndLimits = resourcePolicy({
   },
   workloads: true,
   check: ({ workload }) =>
-    containersOf(workload!.pod).flatMap(({ c, label }) => [
+    containersOf(workload.pod).flatMap(({ c, label }) => [
       ...(c?.resources?.requests?.memory === undefined ? [`${label} has no memory request`] : []),
       ...(c?.resources?.limits?.memory === undefined ? [`${label} has no memory limit`] : []),
     ]),

@@ -10,7 +10,7 @@ export const noDuplicateEnv = resourcePolicy({
   equivalents: { kubeLinter: ["duplicate-env-var"] },
   workloads: true,
   check: ({ workload }) =>
-    containersOf(workload!.pod).flatMap(({ c, label }) => {
+    containersOf(workload.pod).flatMap(({ c, label }) => {
       const names = (Array.isArray(c?.env) ? c.env : []).map((e: K8sObject) => e?.name);
       return [...new Set(names.filter((n: string, i: number) => names.indexOf(n) !== i))].map(
         (n) => `${label} defines ${n} more than once`,

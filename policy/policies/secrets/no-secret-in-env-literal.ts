@@ -10,7 +10,7 @@ export const noSecretInEnvLiteral = resourcePolicy({
   equivalents: { kubeLinter: ["env-var-secret"] },
   workloads: true,
   check: ({ workload }) =>
-    containersOf(workload!.pod).flatMap(({ c, label }) =>
+    containersOf(workload.pod).flatMap(({ c, label }) =>
       (Array.isArray(c?.env) ? c.env : [])
         .filter(
           (e: K8sObject) =>

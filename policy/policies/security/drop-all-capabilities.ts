@@ -9,7 +9,7 @@ export const dropAllCapabilities = resourcePolicy({
   equivalents: { polaris: ["insecureCapabilities"], kubeLinter: ["drop-net-raw-capability"] },
   workloads: true,
   check: ({ workload }) =>
-    containersOf(workload!.pod)
+    containersOf(workload.pod)
       .filter(({ c }) => {
         const drop = c?.securityContext?.capabilities?.drop;
         return !Array.isArray(drop) || !drop.some((d: string) => String(d).toUpperCase() === "ALL");

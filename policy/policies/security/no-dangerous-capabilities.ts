@@ -31,7 +31,7 @@ export const noDangerousCapabilities = resourcePolicy({
   },
   workloads: true,
   check: ({ workload }) =>
-    containersOf(workload!.pod).flatMap(({ c, label }) =>
+    containersOf(workload.pod).flatMap(({ c, label }) =>
       (Array.isArray(c?.securityContext?.capabilities?.add)
         ? c.securityContext.capabilities.add
         : []

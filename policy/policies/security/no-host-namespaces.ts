@@ -12,6 +12,6 @@ export const noHostNamespaces = resourcePolicy({
   workloads: true,
   check: ({ workload }) =>
     (["hostNetwork", "hostPID", "hostIPC"] as const)
-      .filter((f) => workload!.pod?.[f] === true)
+      .filter((f) => workload.pod?.[f] === true)
       .map((f) => `the pod sets ${f}: true`),
 });

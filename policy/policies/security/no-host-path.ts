@@ -31,7 +31,7 @@ export const noHostPath = resourcePolicy({
   },
   workloads: true,
   check: ({ workload }) =>
-    (Array.isArray(workload!.pod?.volumes) ? workload!.pod.volumes : [])
+    (Array.isArray(workload.pod?.volumes) ? workload.pod.volumes : [])
       .filter((v: K8sObject) => v?.hostPath)
       .map((v: K8sObject) => {
         const p = String(v.hostPath.path ?? "");

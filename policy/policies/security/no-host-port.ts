@@ -9,7 +9,7 @@ export const noHostPort = resourcePolicy({
   equivalents: { polaris: ["hostPortSet"] },
   workloads: true,
   check: ({ workload }) =>
-    containersOf(workload!.pod).flatMap(({ c, label }) =>
+    containersOf(workload.pod).flatMap(({ c, label }) =>
       (Array.isArray(c?.ports) ? c.ports : [])
         .filter((p: K8sObject) => p?.hostPort !== undefined && p.hostPort !== 0)
         .map((p: K8sObject) => `${label} binds hostPort ${p.hostPort}`),

@@ -12,7 +12,7 @@ export const noPrivilegeEscalation = resourcePolicy({
   },
   workloads: true,
   check: ({ workload }) =>
-    containersOf(workload!.pod)
+    containersOf(workload.pod)
       .filter(({ c }) => c?.securityContext?.allowPrivilegeEscalation !== false)
       .map(({ label }) => `${label} does not set allowPrivilegeEscalation: false`),
 });

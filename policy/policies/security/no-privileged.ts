@@ -13,7 +13,7 @@ export const noPrivileged = resourcePolicy({
   },
   workloads: true,
   check: ({ workload }) =>
-    containersOf(workload!.pod)
+    containersOf(workload.pod)
       .filter(({ c }) => c?.securityContext?.privileged === true)
       .map(({ label }) => `${label} is privileged`),
 });

@@ -9,7 +9,7 @@ export const noUnmaskedProcMount = resourcePolicy({
   equivalents: { kubeLinter: ["unsafe-proc-mount"] },
   workloads: true,
   check: ({ workload }) =>
-    containersOf(workload!.pod)
+    containersOf(workload.pod)
       .filter(
         ({ c }) =>
           c?.securityContext?.procMount !== undefined && c.securityContext.procMount !== "Default",

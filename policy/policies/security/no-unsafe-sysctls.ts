@@ -23,8 +23,8 @@ export const noUnsafeSysctls = resourcePolicy({
   equivalents: { kubeLinter: ["unsafe-sysctls"] },
   workloads: true,
   check: ({ workload }) =>
-    (Array.isArray(workload!.pod?.securityContext?.sysctls)
-      ? workload!.pod.securityContext.sysctls
+    (Array.isArray(workload.pod?.securityContext?.sysctls)
+      ? workload.pod.securityContext.sysctls
       : []
     )
       .filter((s: K8sObject) => !SAFE.includes(s?.name))

@@ -13,7 +13,7 @@ export const readOnlyRootFilesystem = resourcePolicy({
   },
   workloads: true,
   check: ({ workload }) =>
-    containersOf(workload!.pod)
+    containersOf(workload.pod)
       .filter(({ c }) => c?.securityContext?.readOnlyRootFilesystem !== true)
       .map(({ label }) => `${label} has a writable root filesystem`),
 });

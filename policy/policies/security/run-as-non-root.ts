@@ -14,10 +14,10 @@ export const runAsNonRoot = resourcePolicy({
   },
   workloads: true,
   check: ({ workload }) =>
-    containersOf(workload!.pod).flatMap(({ c, label }) => {
-      const uid = effective<number>(workload!.pod, c, "runAsUser");
+    containersOf(workload.pod).flatMap(({ c, label }) => {
+      const uid = effective<number>(workload.pod, c, "runAsUser");
       if (uid === 0) return [`${label} runs as UID 0 (root)`];
-      return effective<boolean>(workload!.pod, c, "runAsNonRoot") === true
+      return effective<boolean>(workload.pod, c, "runAsNonRoot") === true
         ? []
         : [`${label} does not set runAsNonRoot: true`];
     }),

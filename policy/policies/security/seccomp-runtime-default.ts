@@ -12,8 +12,8 @@ export const seccompRuntimeDefault = resourcePolicy({
   equivalents: { kubeScore: ["container-seccomp-profile"] },
   workloads: true,
   check: ({ workload }) => {
-    const podType = workload!.pod?.securityContext?.seccompProfile?.type;
-    return containersOf(workload!.pod).flatMap(({ c, label }) => {
+    const podType = workload.pod?.securityContext?.seccompProfile?.type;
+    return containersOf(workload.pod).flatMap(({ c, label }) => {
       const type = c?.securityContext?.seccompProfile?.type ?? podType;
       return ALLOWED.includes(type)
         ? []
