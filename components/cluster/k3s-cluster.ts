@@ -45,7 +45,7 @@ export interface K3sClusterArgs {
   installerUrl?: string;
   /** SHA-256 of that script; the install refuses to run without a match. Defaults to none (the install then refuses to run). */
   installerSha256?: string;
-  /** Virtual IP of the API server and LoadBalancer Services (kube-vip). Defaults to none (apiAddress then dies with its server). */
+  /** Virtual IP of the API server and LoadBalancer Services (kube-vip); further servers and agents join through it. Defaults to none (apiAddress and the join address are then the first server's). */
   vip?: KubeVipArgs;
   /** Container log rotation by the kubelet. Defaults to 10Mi and 5 files. */
   containerLogs?: { maxSize: string; maxFiles: number };
@@ -154,7 +154,9 @@ export class K3sCluster extends pulumi.ComponentResource {
         ...servers.map((s) => s.address),
       ]),
     ];
-    const joinUrl = `https://${first.address}:6443`;
+    // Join through the VIP when there is one: kube-vip moves it to a surviving server, so a node
+    // added after the first server is lost still finds the control plane.
+    const joinUrl = `https://${args.vip?.address ?? first.address}:6443`;
     const auditPolicy = renderAuditPolicy();
     const kubeVip = args.vip ? renderKubeVip(args.vip) : "";
 

@@ -168,11 +168,12 @@ describe("K3sCluster configuration", () => {
     rs = await plan(base);
   });
 
-  test("the first server initialises etcd, the others join it, and every server gets the audit log, snapshots and the VIP", () => {
+  test("the first server initialises etcd, the others join through the VIP, and every server gets the audit log, snapshots and the VIP", () => {
     const config = (n: string) => envOf(byName(rs).get(`k3s-${n}-install`)!, "K3S_CONFIG");
     const [s1, s2, a1] = [config("s1"), config("s2"), config("a1")];
     expect(s1).toContain("cluster-init: true");
-    expect(s2).toContain("server: https://10.0.0.1:6443");
+    expect(s2).toContain("server: https://10.0.0.10:6443");
+    expect(a1).toContain("server: https://10.0.0.10:6443");
     expect(s2).not.toContain("cluster-init");
     for (const s of [s1, s2]) {
       expect(s).toContain("audit-policy-file=/etc/rancher/k3s/audit-policy.yaml");
@@ -195,6 +196,19 @@ describe("K3sCluster configuration", () => {
       "https://raw.githubusercontent.com/k3s-io/k3s/v1.31.6%2Bk3s1/install.sh",
     );
     expect(envOf(agent, "INSTALLER_SHA256")).toBe("a".repeat(64));
+  });
+
+  test("a node added to the stack joins through the VIP, never the first server's address; without a VIP nodes join the first server", async () => {
+    const added = { name: "a3", address: "10.0.0.6", arch: "amd64", role: "agent" } as const;
+    const lost = byName(await plan({ ...base, nodes: [...nodes, added] }));
+    const a3 = envOf(lost.get("k3s-a3-install")!, "K3S_CONFIG");
+    expect(a3).toContain("server: https://10.0.0.10:6443");
+    expect(a3).not.toContain("10.0.0.1:");
+    const noVip = byName(await plan({ ...base, vip: undefined }));
+    for (const n of ["s2", "a1"])
+      expect(envOf(noVip.get(`k3s-${n}-install`)!, "K3S_CONFIG")).toContain(
+        "server: https://10.0.0.1:6443",
+      );
   });
 
   test("each node is prepared before its drain, with a firewall that lists the nodes and servers", () => {
