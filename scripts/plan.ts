@@ -15,7 +15,7 @@ import { parseArgs } from "util";
 import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
 import { RecordedResource, redactSecrets, runProgram, SIG_KEY } from "./lib/mock-run";
-import { SECRET_MARKER } from "../shared/markers";
+import { SECRET_MARKER, UNKNOWN_MARKER } from "../shared/markers";
 import { loadStackFile, LoadedStackConfig, stackFile, StackFileError } from "./lib/stack-config";
 import { PackReport, PlannedResource, runPack, stackConfigFile } from "../policy/engine/evaluate";
 import { formatReport } from "../policy/engine/format";
@@ -83,8 +83,14 @@ function packConfigFor(stack: string): string {
   return fs.existsSync(own) ? own : stackConfigFile("prod");
 }
 
-/** What the policy pack sees of a recorded resource: Kubernetes objects with their final names. */
-export function toPlanned(r: RecordedResource): PlannedResource {
+/**
+ * What the policy pack sees of a recorded resource: Kubernetes objects with their final names
+ * (the provider's check adds the auto-name to the inputs the engine analyzes). Stack policies see
+ * the outputs: while the Kubernetes provider's configuration is unknown (a preview before the
+ * cluster exists: the kubeconfig comes from the K3s install), the engine has none for Kubernetes
+ * objects, and `providerUnknown` gives them empty outputs as the engine does.
+ */
+export function toPlanned(r: RecordedResource, providerUnknown = false): PlannedResource {
   const isK8s = r.custom && r.type.startsWith("kubernetes:");
   return {
     urn: r.urn,
@@ -92,7 +98,17 @@ export function toPlanned(r: RecordedResource): PlannedResource {
     name: r.name,
     parent: r.parent,
     props: isK8s ? r.state : r.inputs,
+    outputs: isK8s && providerUnknown ? {} : undefined,
   };
+}
+
+/** Every recorded resource as the pack sees it (see toPlanned). */
+export function plannedResources(recorded: RecordedResource[]): PlannedResource[] {
+  const providerUnknown = recorded.some(
+    (r) =>
+      r.type === "pulumi:providers:kubernetes" && JSON.stringify(r.inputs).includes(UNKNOWN_MARKER),
+  );
+  return recorded.map((r) => toPlanned(r, providerUnknown));
 }
 
 /** A Kubernetes manifest for a recorded resource, or undefined for anything that is not one. */
@@ -285,7 +301,7 @@ async function checkPolicies(
 ): Promise<PackReport | undefined> {
   if (!args.policyConfig) return undefined;
   try {
-    return await runPack(resources.map(toPlanned), {
+    return await runPack(plannedResources(resources), {
       stack: args.stack,
       configFile: args.policyConfig,
     });

@@ -1,37 +1,53 @@
 /**
- * Runs the pack without the Pulumi engine: the very same policy objects, called with arguments
- * shaped like the engine's, over resources recorded by the offline plan or read from YAML.
+ * Runs the pack without the Pulumi engine: the very same policy objects, called as Pulumi's policy
+ * runtime (@pulumi/policy's analyzer server) calls them, over resources recorded by the offline
+ * plan or read from YAML. Where the two could differ, this follows the runtime:
  *
- * Enforcement comes from the same per-stack pack config files the CLI takes with
- * `--policy-pack-config` (policy/config/<stack>.json): an "all" level, then per-policy levels and
- * properties; property defaults come from each policy's config schema, as the engine applies them.
+ * - the pack config is reconciled and validated against each policy's schema first (config.ts);
+ * - a policy without a configured level falls back to its own, then to the pack's level;
+ * - remediations run first, on their own copy of the properties, and validations see the result;
+ * - stack policies see each resource's outputs (`PlannedResource.outputs`), which are empty on a
+ *   first preview whose Kubernetes provider is not configured yet;
+ * - values unknown until apply make a policy skip with a notice instead of failing;
+ * - `notApplicable` is recorded as a notice, and every message carries the policy's description,
+ *   which the engine shows above it.
+ *
+ * The real runtime tier (tests/policy-runtime) runs the pack in Pulumi's runtime over gRPC and
+ * asserts that it reports exactly what this evaluator reports.
  */
-import * as fs from "fs";
-import * as path from "path";
 import type {
-  EnforcementLevel,
   Policy,
   ResourceValidationArgs,
   ResourceValidationPolicy,
   StackValidationArgs,
   StackValidationPolicy,
 } from "@pulumi/policy";
-import { policies as allPolicies, registry } from "../policies";
+import { UNKNOWN_MARKER } from "../../shared/markers";
+import { registry } from "../policies";
+import { packArgs } from "../pack";
 import { annotatedExemptions, exemptionOf, Theme } from "../lib/define";
+import {
+  loadPackConfig,
+  PackConfigObject,
+  PolicyConfig,
+  reconcileConfig,
+  stackConfigFile,
+} from "./config";
+
+export { loadPackConfig, stackConfigFile, PackConfigError, reconcileConfig } from "./config";
+export type { PackConfigObject } from "./config";
 
 /** A resource as the plan or a manifest reader hands it over. */
 export interface PlannedResource {
   urn: string;
   type: string;
   name: string;
+  /** What the engine analyzes: the resource's inputs (after the provider's check). */
   props: Record<string, unknown>;
+  /** What stack policies see: the outputs after the step. Defaults to `props`. */
+  outputs?: Record<string, unknown>;
   parent?: string;
 }
-
-export type PackConfigObject = Record<
-  string,
-  EnforcementLevel | ({ enforcementLevel?: EnforcementLevel } & Record<string, unknown>)
->;
 
 export interface ResourceRef {
   type: string;
@@ -45,7 +61,10 @@ export interface Violation {
   theme: Theme | "unknown";
   enforcement: "advisory" | "mandatory";
   resource: ResourceRef;
+  /** What is wrong and how to fix it. */
   message: string;
+  /** The policy's description, which the engine shows above the message. */
+  description: string;
 }
 
 export interface Exemption {
@@ -66,7 +85,7 @@ export interface PackReport {
   configFile?: string;
   violations: Violation[];
   exemptions: Exemption[];
-  /** Policies that could not judge a value unknown until apply (preview), as the engine reports them. */
+  /** Policies that could not judge (values unknown until apply, not applicable), as the engine reports them. */
   notices: Notice[];
   /** Resources changed by a policy at the "remediate" level. */
   remediations: { policy: string; resource: ResourceRef }[];
@@ -80,59 +99,10 @@ export interface PackReport {
 }
 
 /** The marker the offline plan uses for values unknown until apply. */
-export const UNKNOWN_MARKER = "[unknown until apply]";
+export { UNKNOWN_MARKER };
 
 class UnknownValue extends Error {}
-
-/** The pack config file of a stack in this repository. */
-export function stackConfigFile(stack: string): string {
-  return path.resolve(__dirname, "..", "config", `${stack}.json`);
-}
-
-export function loadPackConfig(file: string): PackConfigObject {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (e) {
-    throw new Error(`cannot read policy pack config ${file}: ${(e as Error).message}`, {
-      cause: e,
-    });
-  }
-  try {
-    return JSON.parse(text) as PackConfigObject;
-  } catch (e) {
-    throw new Error(`policy pack config ${file} is not valid JSON: ${(e as Error).message}`, {
-      cause: e,
-    });
-  }
-}
-
-const LEVELS: EnforcementLevel[] = ["advisory", "mandatory", "remediate", "disabled"];
-
-function levelOf(policy: Policy, config: PackConfigObject): EnforcementLevel {
-  const pick = (v: PackConfigObject[string] | undefined) =>
-    typeof v === "string" ? v : v?.enforcementLevel;
-  const level =
-    pick(config[policy.name]) ?? pick(config.all) ?? policy.enforcementLevel ?? "advisory";
-  if (!LEVELS.includes(level)) {
-    throw new Error(
-      `policy pack config: "${policy.name}" has enforcement level "${level}"; allowed: ${LEVELS.join(", ")}`,
-    );
-  }
-  return level;
-}
-
-function propsOf(policy: Policy, config: PackConfigObject): Record<string, unknown> {
-  const defaults = Object.fromEntries(
-    Object.entries((policy.configSchema?.properties ?? {}) as Record<string, { default?: unknown }>)
-      .filter(([, s]) => s.default !== undefined)
-      .map(([k, s]) => [k, s.default]),
-  );
-  const given = config[policy.name];
-  const { enforcementLevel: _e, ...rest } =
-    typeof given === "object" && given !== null ? given : {};
-  return { ...defaults, ...rest };
-}
+class NotApplicable extends Error {}
 
 function containsUnknown(v: unknown): boolean {
   if (v === UNKNOWN_MARKER) return true;
@@ -141,15 +111,18 @@ function containsUnknown(v: unknown): boolean {
   return false;
 }
 
-/** Like the engine's proxy: reading a value unknown until apply throws, so the policy is skipped. */
-function unknownChecking<T>(v: T): T {
+/** Like the runtime's proxy: reading a value unknown until apply throws, so the policy is skipped. */
+function unknownChecking<T>(v: T, at = ""): T {
   if (typeof v !== "object" || v === null) return v;
   return new Proxy(v as object, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
+      const here = `${at}.${String(prop)}`;
       if (value === UNKNOWN_MARKER)
-        throw new UnknownValue(`${String(prop)} is unknown until apply`);
-      return unknownChecking(value);
+        throw new UnknownValue(`value at ${here} can't be known during preview`);
+      const desc = Object.getOwnPropertyDescriptor(target, prop);
+      if (desc && desc.configurable === false && desc.writable === false) return value;
+      return unknownChecking(value, here);
     },
   }) as T;
 }
@@ -158,8 +131,6 @@ function refOf(r: PlannedResource): ResourceRef {
   const meta = (r.props?.metadata ?? {}) as { name?: string; namespace?: string };
   return { type: r.type, name: meta.name ?? r.name, namespace: meta.namespace, urn: r.urn };
 }
-
-class NotApplicable extends Error {}
 
 export interface RunOptions {
   /** Stack whose pack config (policy/config/<stack>.json) to use. */
@@ -174,61 +145,49 @@ export interface RunOptions {
   only?: "resource" | "stack";
 }
 
-/** Evaluates the pack over the resources and returns every violation, exemption and notice. */
-export async function runPack(
-  resources: PlannedResource[],
-  opts: RunOptions = {},
-): Promise<PackReport> {
-  const configFile = opts.config
-    ? undefined
-    : (opts.configFile ?? (opts.stack ? stackConfigFile(opts.stack) : undefined));
-  const config = opts.config ?? (configFile ? loadPackConfig(configFile) : {});
-  const pack =
-    opts.policies ?? (allPolicies as (ResourceValidationPolicy | StackValidationPolicy)[]);
-  const report: PackReport = {
-    stack: opts.stack,
-    configFile,
-    violations: [],
-    exemptions: [],
-    notices: [],
-    remediations: [],
-    summary: { resources: resources.length, policies: 0, mandatory: 0, advisory: 0, exemptions: 0 },
+type AnyPolicy = ResourceValidationPolicy | StackValidationPolicy;
+
+interface Active extends PolicyConfig {
+  p: AnyPolicy;
+  getConfig: () => Record<string, unknown>;
+}
+
+/** One evaluation: the report being filled and the bookkeeping shared by both phases. */
+class Run {
+  readonly pending: Promise<void>[] = [];
+  readonly byUrn: Map<string, PlannedResource>;
+  readonly unknowns: Set<PlannedResource>;
+  readonly notApplicable = (reason?: string): never => {
+    throw new NotApplicable(reason ?? "Policy does not apply");
   };
-  const active = pack
-    .map((p) => ({ p, level: levelOf(p, config), props: propsOf(p, config) }))
-    .filter((x) => x.level !== "disabled");
-  report.summary.policies = active.length;
-  const pending: Promise<void>[] = [];
-  const notApplicable = (reason?: string): never => {
-    throw new NotApplicable(reason);
-  };
-  const byUrn = new Map(resources.map((r) => [r.urn, r]));
-  const unknowns = new Set(resources.filter((r) => containsUnknown(r.props)));
-  const record = (
-    policy: Policy,
-    level: EnforcementLevel,
-    r: PlannedResource,
-    message: string,
-    urn?: string,
-  ) => {
-    const target = urn ? (byUrn.get(urn) ?? r) : r;
-    report.violations.push({
+
+  constructor(
+    readonly report: PackReport,
+    resources: PlannedResource[],
+  ) {
+    this.byUrn = new Map(resources.map((r) => [r.urn, r]));
+    this.unknowns = new Set(resources.filter((r) => containsUnknown(r.props)));
+  }
+
+  record(policy: Policy, level: string, r: PlannedResource, message: string, urn?: string): void {
+    const target = urn ? (this.byUrn.get(urn) ?? r) : r;
+    this.report.violations.push({
       policy: policy.name,
       theme: registry.get(policy.name)?.theme ?? "unknown",
       enforcement: level === "advisory" ? "advisory" : "mandatory",
       resource: refOf(target),
       message,
+      description: policy.description,
     });
-  };
-  const guard = (policy: Policy, r: PlannedResource, run: () => void | Promise<void>) => {
+  }
+
+  /** Runs one policy call; unknown values and notApplicable become notices, anything else fails. */
+  guard(policy: Policy, r: PlannedResource, run: () => unknown): void {
     const onError = (e: unknown) => {
-      if (e instanceof NotApplicable) return;
-      if (e instanceof UnknownValue) {
-        report.notices.push({
-          policy: policy.name,
-          resource: refOf(r),
-          message: `can't run during preview: ${e.message}`,
-        });
+      if (e instanceof NotApplicable || e instanceof UnknownValue) {
+        const message =
+          e instanceof UnknownValue ? `can't run during preview: ${e.message}` : e.message;
+        this.report.notices.push({ policy: policy.name, resource: refOf(r), message });
         return;
       }
       throw new Error(
@@ -237,93 +196,127 @@ export async function runPack(
     };
     try {
       const out = run();
-      if (out && typeof (out as Promise<void>).then === "function")
-        pending.push((out as Promise<void>).catch(onError));
+      if (out instanceof Promise) this.pending.push(out.catch(onError));
     } catch (e) {
       onError(e);
     }
-  };
-
-  // Resource policies, with remediation first where the stack chose that level. One args object
-  // per resource is reused across policies (only getConfig differs), as this loop is the hot path.
-  if (opts.only !== "stack") {
-    const resourcePolicies = active
-      .filter((x) => "validateResource" in x.p || "remediateResource" in x.p)
-      .map((x) => {
-        const p = x.p as ResourceValidationPolicy;
-        const v = p.validateResource;
-        return {
-          ...x,
-          p,
-          getConfig: () => x.props,
-          validations: Array.isArray(v) ? v : v ? [v] : [],
-        };
-      });
-    for (const r of resources) {
-      let props = unknowns.has(r) ? unknownChecking(r.props) : r.props;
-      const args = {
-        type: r.type,
-        name: r.name,
-        urn: r.urn,
-        props,
-        getConfig: undefined as unknown,
-        notApplicable,
-      };
-      const typed = args as unknown as ResourceValidationArgs;
-      for (const { p, level, getConfig, validations } of resourcePolicies) {
-        args.getConfig = getConfig;
-        if (level === "remediate" && p.remediateResource) {
-          guard(p, r, () => {
-            const fixed = p.remediateResource!(typed);
-            // A remediation that returns the props unchanged did not remediate anything.
-            const changed = fixed && JSON.stringify(fixed) !== JSON.stringify(props);
-            if (changed && typeof (fixed as Promise<unknown>).then !== "function") {
-              props = fixed as Record<string, unknown>;
-              args.props = props;
-              report.remediations.push({ policy: p.name, resource: refOf(r) });
-            }
-          });
-        }
-        for (const v of validations) {
-          guard(p, r, () => v(typed, (message) => record(p, level, r, message)));
-        }
-      }
-    }
   }
 
-  // Stack policies see every resource at once.
-  if (opts.only !== "resource") {
-    const policyResources = resources.map((r) => ({
+  view<T>(r: PlannedResource, v: T): T {
+    return this.unknowns.has(r) ? unknownChecking(v) : v;
+  }
+}
+
+function resolveConfig(opts: RunOptions): { config: PackConfigObject; configFile?: string } {
+  if (opts.config) return { config: opts.config };
+  const configFile = opts.configFile ?? (opts.stack ? stackConfigFile(opts.stack) : undefined);
+  return { config: configFile ? loadPackConfig(configFile) : {}, configFile };
+}
+
+/** The enabled policies with their level and properties, as the engine configures them. */
+function activePolicies(pack: AnyPolicy[], config: PackConfigObject): Active[] {
+  const reconciled = reconcileConfig(pack, packArgs.enforcementLevel ?? "advisory", config);
+  return pack
+    .map((p) => {
+      const c = reconciled.get(p.name)!;
+      return { p, ...c, getConfig: () => c.props };
+    })
+    .filter((x) => x.level !== "disabled");
+}
+
+/** Remediations of one resource, in pack order, each on the previous one's result. */
+function remediate(run: Run, remediators: Active[], r: PlannedResource): Record<string, unknown> {
+  let props = r.props;
+  for (const { p, getConfig } of remediators) {
+    const policy = p as ResourceValidationPolicy;
+    const copy = structuredClone(props);
+    const args = {
       type: r.type,
       name: r.name,
       urn: r.urn,
-      props: unknowns.has(r) ? unknownChecking(r.props) : r.props,
-      dependencies: [],
-      propertyDependencies: {},
-    }));
-    for (const { p, level, props: cfg } of active) {
-      if (!("validateStack" in p)) continue;
-      const args = {
-        resources: policyResources,
-        getConfig: () => cfg,
-        notApplicable,
-      } as unknown as StackValidationArgs;
-      const stackRef: PlannedResource = {
-        urn: "",
-        type: "pulumi:pulumi:Stack",
-        name: opts.stack ?? "stack",
-        props: {},
-      };
-      guard(p, stackRef, () =>
-        p.validateStack(args, (message, urn) => record(p, level, stackRef, message, urn)),
-      );
+      props: run.view(r, copy),
+      getConfig,
+      notApplicable: run.notApplicable,
+    } as unknown as ResourceValidationArgs;
+    run.guard(p, r, () => {
+      const fixed = policy.remediateResource!(args);
+      if (fixed instanceof Promise) throw new Error("asynchronous remediations are not supported");
+      if (fixed && JSON.stringify(copy) !== JSON.stringify(props)) {
+        props = copy;
+        run.report.remediations.push({ policy: p.name, resource: refOf(r) });
+      }
+    });
+  }
+  return props;
+}
+
+function runResourcePolicies(run: Run, active: Active[], resources: PlannedResource[]): void {
+  const resourcePolicies = active
+    .filter((x) => "validateResource" in x.p || "remediateResource" in x.p)
+    .map((x) => {
+      const v = (x.p as ResourceValidationPolicy).validateResource;
+      return { ...x, validations: Array.isArray(v) ? v : v ? [v] : [] };
+    });
+  const remediators = resourcePolicies.filter(
+    (x) => x.level === "remediate" && (x.p as ResourceValidationPolicy).remediateResource,
+  );
+  for (const r of resources) {
+    const props = remediators.length ? remediate(run, remediators, r) : r.props;
+    // One args object per resource, reused across policies (only getConfig differs): the hot path.
+    const args = {
+      type: r.type,
+      name: r.name,
+      urn: r.urn,
+      props: run.view(r, props),
+      getConfig: undefined as unknown,
+      notApplicable: run.notApplicable,
+    };
+    const typed = args as unknown as ResourceValidationArgs;
+    for (const { p, level, getConfig, validations } of resourcePolicies) {
+      args.getConfig = getConfig;
+      // A remediated resource that still violates is reported as mandatory, as the runtime does.
+      for (const v of validations)
+        run.guard(p, r, () => v(typed, (message) => run.record(p, level, r, message ?? "")));
     }
   }
-  await Promise.all(pending);
+}
 
-  // Every exemption is listed, with its reason and where it was declared.
+function runStackPolicies(
+  run: Run,
+  active: Active[],
+  resources: PlannedResource[],
+  stack?: string,
+): void {
+  const policyResources = resources.map((r) => ({
+    type: r.type,
+    name: r.name,
+    urn: r.urn,
+    props: run.view(r, r.outputs ?? r.props),
+    dependencies: [],
+    propertyDependencies: {},
+  }));
+  const stackRef: PlannedResource = {
+    urn: "",
+    type: "pulumi:pulumi:Stack",
+    name: stack ?? "stack",
+    props: {},
+  };
+  for (const { p, level, getConfig } of active) {
+    if (!("validateStack" in p)) continue;
+    const args = {
+      resources: policyResources,
+      getConfig,
+      notApplicable: run.notApplicable,
+    } as unknown as StackValidationArgs;
+    run.guard(p, stackRef, () =>
+      p.validateStack(args, (message, urn) => run.record(p, level, stackRef, message ?? "", urn)),
+    );
+  }
+}
+
+/** Every exemption, with its reason and where it was declared; annotations naming no policy. */
+function listExemptions(report: PackReport, active: Active[], resources: PlannedResource[]) {
   for (const r of resources) {
-    const annotated = annotatedExemptions(r.props);
     for (const { p, props: cfg } of active) {
       const ex = exemptionOf(p.name, r.type, r.props, r.name, cfg as { exempt?: [] });
       if (ex)
@@ -334,7 +327,7 @@ export async function runPack(
           source: ex.source,
         });
     }
-    for (const name of annotated) {
+    for (const name of annotatedExemptions(r.props)) {
       if (!registry.has(name)) {
         report.notices.push({
           policy: name,
@@ -344,6 +337,35 @@ export async function runPack(
       }
     }
   }
+}
+
+/** Evaluates the pack over the resources and returns every violation, exemption and notice. */
+export async function runPack(
+  resources: PlannedResource[],
+  opts: RunOptions = {},
+): Promise<PackReport> {
+  const { config, configFile } = resolveConfig(opts);
+  const active = activePolicies(opts.policies ?? (packArgs.policies as AnyPolicy[]), config);
+  const report: PackReport = {
+    stack: opts.stack,
+    configFile,
+    violations: [],
+    exemptions: [],
+    notices: [],
+    remediations: [],
+    summary: {
+      resources: resources.length,
+      policies: active.length,
+      mandatory: 0,
+      advisory: 0,
+      exemptions: 0,
+    },
+  };
+  const run = new Run(report, resources);
+  if (opts.only !== "stack") runResourcePolicies(run, active, resources);
+  if (opts.only !== "resource") runStackPolicies(run, active, resources, opts.stack);
+  await Promise.all(run.pending);
+  listExemptions(report, active, resources);
   report.summary.mandatory = report.violations.filter((v) => v.enforcement === "mandatory").length;
   report.summary.advisory = report.violations.filter((v) => v.enforcement === "advisory").length;
   report.summary.exemptions = report.exemptions.length;

@@ -14,7 +14,15 @@ import type {
   ResourceValidationPolicy,
   StackValidationPolicy,
 } from "@pulumi/policy";
-import { K8sObject, kindOf, nameOf, namespaceOf, Workload, workloadOf } from "./k8s";
+import {
+  isApiObjectType,
+  K8sObject,
+  kindOf,
+  nameOf,
+  namespaceOf,
+  Workload,
+  workloadOf,
+} from "./k8s";
 
 export type Theme =
   | "resources"
@@ -223,25 +231,65 @@ export function resourcePolicy<C extends object = object>(
       }
     },
   };
-  if (def.remediate) {
-    const remediate = def.remediate;
-    policy.remediateResource = (args) => {
-      const props = args.props as K8sObject;
-      const hit = applies(def, args.type, props);
-      if (!hit) return undefined;
-      const config = args.getConfig<C & { exempt?: ConfigExemption[] }>();
-      if (exemptionOf(def.name, args.type, props, args.name, config)) return undefined;
-      // Remediate only what the check finds wrong; a JSON copy (not structuredClone) so that a
-      // value unknown in preview surfaces as the engine's unknown-value notice.
-      if (
-        check({ type: args.type, props, name: args.name, urn: args.urn, config, ...hit }).length ===
-        0
-      )
-        return undefined;
-      return remediate(JSON.parse(JSON.stringify(props)) as K8sObject);
-    };
-  }
+  if (def.remediate) policy.remediateResource = remediation(def);
   return policy;
+}
+
+/** A plain copy of a property value (reading a value unknown in preview throws the engine's error). */
+function plainCopy<T>(v: T): T {
+  return JSON.parse(JSON.stringify(v)) as T;
+}
+
+/**
+ * Writes into `target` only what differs between `before` and `after`, key by key and index by
+ * index. The engine hands remediations a proxy that unwraps secrets on read and keeps a replaced
+ * secret secret on write, so assigning only changed leaves keeps every other secret encrypted.
+ */
+function applyChanges(target: K8sObject, before: K8sObject, after: K8sObject): void {
+  for (const key of Object.keys(before)) if (!(key in after)) delete target[key];
+  for (const [key, value] of Object.entries(after)) {
+    const old: unknown = before[key];
+    const sameShape =
+      typeof old === "object" &&
+      old !== null &&
+      typeof value === "object" &&
+      value !== null &&
+      Array.isArray(old) === Array.isArray(value) &&
+      (!Array.isArray(old) || old.length === (value as unknown[]).length);
+    if (sameShape) applyChanges(target[key] as K8sObject, old as K8sObject, value as K8sObject);
+    else if (JSON.stringify(old) !== JSON.stringify(value)) target[key] = value;
+  }
+}
+
+/**
+ * The policy's remediateResource. It judges and fixes a plain copy of the properties (V8 refuses
+ * Array methods such as map on the runtime's secret-unwrapping proxy), then writes only the
+ * changes back through that proxy and returns it, so secrets stay secrets in the result.
+ */
+function remediation<C>(
+  def: ResourcePolicyDef<C>,
+): NonNullable<ResourceValidationPolicy["remediateResource"]> {
+  const remediate = def.remediate!;
+  return (args) => {
+    const plain = plainCopy(args.props) as K8sObject;
+    const hit = applies(def, args.type, plain);
+    if (!hit) return undefined;
+    const config = args.getConfig<C & { exempt?: ConfigExemption[] }>();
+    if (exemptionOf(def.name, args.type, plain, args.name, config)) return undefined;
+    const found = (def.check as (args: ResourceCheckArgs<C>) => string[])({
+      type: args.type,
+      props: plain,
+      name: args.name,
+      urn: args.urn,
+      config,
+      ...hit,
+    });
+    if (found.length === 0) return undefined;
+    const fixed = remediate(plainCopy(plain));
+    if (!fixed) return undefined;
+    applyChanges(args.props as K8sObject, plain, fixed);
+    return args.props;
+  };
 }
 
 /** A resource as stack policies see it. */
@@ -277,6 +325,16 @@ export function stackPolicy<C extends object = object>(
     remediationSteps: def.fix,
     configSchema: schemaOf(def.config),
     validateStack: (args, report) => {
+      // On a first preview whose Kubernetes provider is not configured yet (its kubeconfig comes
+      // from a cluster created in the same run), the engine has no outputs for Kubernetes objects.
+      // Judging the stack from empty objects would report violations that do not exist.
+      const unknown = args.resources.filter(
+        (r) => isApiObjectType(r.type) && Object.keys(r.props ?? {}).length === 0,
+      ).length;
+      if (unknown > 0)
+        args.notApplicable(
+          `cannot judge yet: ${unknown} Kubernetes object(s) have no outputs until the first apply`,
+        );
       const config = args.getConfig<C & { exempt?: ConfigExemption[] }>();
       const resources: StackResource[] = args.resources
         .filter((r) => r.props && (def.allResources || kindOf(r.type) !== undefined))

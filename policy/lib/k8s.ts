@@ -32,6 +32,17 @@ export function kindOf(type: string): string | undefined {
   return kind;
 }
 
+/**
+ * Whether the type is a Kubernetes API object (`kubernetes:apps/v1:Deployment`), as opposed to
+ * one of the provider's components (`kubernetes:yaml/v2:ConfigGroup`, `kubernetes:helm.sh/v4:Chart`).
+ */
+export function isApiObjectType(type: string): boolean {
+  return (
+    /^kubernetes:[^:/]+\/v[0-9][^:]*:/.test(type) &&
+    !/^kubernetes:(yaml|helm\.sh|kustomize)\//.test(type)
+  );
+}
+
 /** `apps/v1` for `kubernetes:apps/v1:Deployment`, `v1` for core. */
 export function apiVersionOf(type: string): string | undefined {
   const gv = type.split(":")[1];

@@ -86,3 +86,28 @@ export function servicesWithTargets(
       ),
     }));
 }
+
+/**
+ * Whether a NetworkPolicy denies all ingress and egress to every pod of its namespace: an empty pod
+ * selector, both policy types and no rules. Nothing is tighter.
+ */
+export function isDefaultDeny(r: StackResource): boolean {
+  if (r.kind !== "NetworkPolicy") return false;
+  const s = r.props?.spec ?? {};
+  const emptySelector =
+    Object.keys(s.podSelector?.matchLabels ?? {}).length === 0 &&
+    !(s.podSelector?.matchExpressions?.length > 0);
+  const types: string[] = Array.isArray(s.policyTypes) ? s.policyTypes : [];
+  return (
+    emptySelector &&
+    types.includes("Ingress") &&
+    types.includes("Egress") &&
+    !s.ingress?.length &&
+    !s.egress?.length
+  );
+}
+
+/** The namespaces that have a default-deny NetworkPolicy. */
+export function defaultDenyNamespaces(all: StackResource[]): Set<string | undefined> {
+  return new Set(all.filter(isDefaultDeny).map((r) => r.props?.metadata?.namespace));
+}

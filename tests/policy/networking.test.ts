@@ -27,6 +27,42 @@ spec("pod-selected-by-network-policy", [
   ],
 ]);
 
+describe("pod-selected-by-network-policy and pods that need no network", () => {
+  /** The good stack plus a Job with its own labels that no Service targets and no policy names. */
+  const withIsolatedJob = (keepDefaultDeny: boolean) => {
+    const stack = goodStack().filter((r) => keepDefaultDeny || r.name !== "default-deny");
+    const job = structuredClone(stack.find((r) => r.type.endsWith(":Job"))!);
+    job.name = "report";
+    job.urn = job.urn.replace(/migrate$/, "report");
+    job.props.metadata = { ...(job.props.metadata as object), name: "report" };
+    (job.props as any).spec.template.metadata.labels = { "app.kubernetes.io/name": "report" };
+    return [...stack, job];
+  };
+
+  test("a Job nobody calls, isolated by the namespace's default-deny, is not flagged", async () => {
+    expect(await violationsOf("pod-selected-by-network-policy", withIsolatedJob(true))).toEqual([]);
+  });
+
+  test("the same Job is flagged when the namespace has no default-deny", async () => {
+    const vs = await violationsOf("pod-selected-by-network-policy", withIsolatedJob(false));
+    expect(vs.map((v) => v.message)).toEqual([
+      expect.stringMatching(/^Job report has pods no specific NetworkPolicy selects\. Fix: /),
+    ]);
+  });
+
+  test("pods a Service targets are flagged even under default-deny: they need a named policy", async () => {
+    const stack = goodStack().filter(
+      (r) => !(r.type.endsWith(":NetworkPolicy") && r.name === "api"),
+    );
+    const vs = await violationsOf("pod-selected-by-network-policy", stack);
+    expect(vs.map((v) => v.message)).toContainEqual(
+      expect.stringMatching(
+        /^Deployment api has pods no specific NetworkPolicy selects and a Service sends traffic to them/,
+      ),
+    );
+  });
+});
+
 spec("network-policy-selects-pods", [
   [
     "selector with a typo",
@@ -98,6 +134,9 @@ test("a Deployment's pods with no own policy are found even when others exist", 
     o.spec.selector.matchLabels = { "app.kubernetes.io/name": "other" };
     pod(o).topologySpreadConstraints = [];
   });
+  // A Service sends traffic to the relabelled pods, so they need a policy of their own.
+  const service = stack.find((r) => r.type.endsWith(":Service"))!;
+  (service.props as any).spec.selector = { "app.kubernetes.io/name": "other" };
   const vs = await violationsOf("pod-selected-by-network-policy", stack);
   expect(vs.map((v) => v.resource.name)).toEqual(["api"]);
 });

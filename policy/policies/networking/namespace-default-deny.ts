@@ -1,4 +1,5 @@
 import { stackPolicy } from "../../lib/define";
+import { defaultDenyNamespaces } from "../../lib/netpol";
 
 export const namespaceDefaultDeny = stackPolicy({
   name: "namespace-default-deny",
@@ -8,25 +9,7 @@ export const namespaceDefaultDeny = stackPolicy({
   fix: "add a NetworkPolicy with podSelector {} and policyTypes [Ingress, Egress] and no rules to the namespace",
   equivalents: { kubeScore: ["pod-networkpolicy"] },
   check: (subjects, all) => {
-    const denied = new Set(
-      all
-        .filter((r) => r.kind === "NetworkPolicy")
-        .filter((r) => {
-          const s = r.props?.spec ?? {};
-          const emptySelector =
-            Object.keys(s.podSelector?.matchLabels ?? {}).length === 0 &&
-            !(s.podSelector?.matchExpressions?.length > 0);
-          const types: string[] = s.policyTypes ?? [];
-          return (
-            emptySelector &&
-            types.includes("Ingress") &&
-            types.includes("Egress") &&
-            !s.ingress?.length &&
-            !s.egress?.length
-          );
-        })
-        .map((r) => r.props?.metadata?.namespace),
-    );
+    const denied = defaultDenyNamespaces(all);
     return subjects
       .filter((r) => r.kind === "Namespace")
       .filter((r) => !denied.has(r.props?.metadata?.name))

@@ -1,11 +1,26 @@
-import { byNamespace, labelSelectorMatches, podGroups } from "../../lib/netpol";
-import { stackPolicy } from "../../lib/define";
+import {
+  byNamespace,
+  defaultDenyNamespaces,
+  labelSelectorMatches,
+  podGroups,
+  PodGroup,
+} from "../../lib/netpol";
+import { selects } from "../../lib/k8s";
+import { stackPolicy, StackResource } from "../../lib/define";
+
+/** Whether some Service of the pods' namespace sends traffic to them (then they need ingress). */
+function served(g: PodGroup, services: Map<string | undefined, StackResource[]>): boolean {
+  return (services.get(g.namespace) ?? []).some((s) => {
+    const sel = s.props?.spec?.selector;
+    return sel && Object.keys(sel).length > 0 && selects(sel, g.labels);
+  });
+}
 
 export const podSelectedByNetworkPolicy = stackPolicy({
   name: "pod-selected-by-network-policy",
   theme: "networking",
   description:
-    "Every workload's pods are selected by a NetworkPolicy that names them (not only the namespace default).",
+    "Every workload's pods are selected by a NetworkPolicy that names them, unless they serve nothing and the namespace's default-deny already isolates them.",
   fix: "add a NetworkPolicy whose podSelector matches the pods and lists who may reach them",
   equivalents: { kubeScore: ["pod-networkpolicy"] },
   check: (subjects, all) => {
@@ -17,16 +32,25 @@ export const podSelectedByNetworkPolicy = stackPolicy({
       );
     });
     const policies = byNamespace(specific, (p) => p.props?.metadata?.namespace);
-    return podGroups(subjects)
-      .filter(
-        (g) =>
-          !(policies.get(g.namespace) ?? []).some((p) =>
-            labelSelectorMatches(p.props.spec.podSelector, g.labels),
-          ),
-      )
-      .map((g) => ({
-        urn: g.owner.urn,
-        problem: `${g.owner.kind} ${g.owner.props?.metadata?.name ?? g.owner.name} has pods no specific NetworkPolicy selects`,
-      }));
+    const services = byNamespace(
+      all.filter((r) => r.kind === "Service"),
+      (s) => s.props?.metadata?.namespace,
+    );
+    const denied = defaultDenyNamespaces(all);
+    return (
+      podGroups(subjects)
+        .filter(
+          (g) =>
+            !(policies.get(g.namespace) ?? []).some((p) =>
+              labelSelectorMatches(p.props.spec.podSelector, g.labels),
+            ),
+        )
+        // Pods nobody calls, in a namespace that denies all traffic, are as isolated as pods can be.
+        .filter((g) => !(denied.has(g.namespace) && !served(g, services)))
+        .map((g) => ({
+          urn: g.owner.urn,
+          problem: `${g.owner.kind} ${g.owner.props?.metadata?.name ?? g.owner.name} has pods no specific NetworkPolicy selects${served(g, services) ? " and a Service sends traffic to them" : ""}`,
+        }))
+    );
   },
 });
