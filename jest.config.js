@@ -17,5 +17,12 @@ const tier = (name, extra = {}) => ({
 });
 
 module.exports = {
-  projects: [tier("unit"), tier("policy"), tier("stacks"), tier("conformance"), tier("e2e")],
+  projects: [
+    tier("unit"),
+    tier("policy"),
+    tier("stacks"),
+    tier("conformance"),
+    tier("e2e"),
+    tier("policy-runtime"),
+  ],
 };

@@ -26,7 +26,7 @@ const KINDS = [
   "Ingress",
 ];
 
-function corpus(n: number): PlannedResource[] {
+export function corpus(n: number): PlannedResource[] {
   const out: PlannedResource[] = [];
   for (let i = 0; i < n; i++) {
     const kind = KINDS[i % KINDS.length]!;
@@ -163,7 +163,8 @@ async function main() {
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+if (require.main === module)
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });

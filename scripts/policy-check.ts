@@ -4,6 +4,9 @@
  *   npm run policy:check -- [--stack <s>] [--policy-config FILE] [--format text|json|sarif|markdown] <files or dirs>
  *
  * Exit codes: 0 no mandatory violation; 1 mandatory violations; 2 unreadable input or bad usage.
+ * `--timings` prints where the time went (start-up, reading YAML, policies, report) to stderr.
+ *
+ * `npm run policy:check` runs the compiled build/policy-check.js (scripts/run-built.js).
  */
 import * as path from "path";
 import { parseArgs } from "util";
@@ -20,6 +23,7 @@ async function main(): Promise<number> {
         stack: { type: "string", default: "prod" },
         "policy-config": { type: "string" },
         format: { type: "string", default: "text" },
+        timings: { type: "boolean", default: false },
       },
       allowPositionals: true,
       strict: true,
@@ -40,13 +44,24 @@ async function main(): Promise<number> {
     return 2;
   }
   try {
+    const t = [performance.now()];
     const resources = readManifests(positionals);
+    t.push(performance.now());
     const report = await runPack(resources, {
       stack: values.stack,
       configFile: values["policy-config"] ?? stackConfigFile(values.stack!),
     });
+    t.push(performance.now());
     const fileOf = new Map(resources.map((r) => [r.urn, path.relative(process.cwd(), r.file)]));
     process.stdout.write(`${formatReport(report, format, (r) => fileOf.get(r.urn))}\n`);
+    t.push(performance.now());
+    if (values.timings) {
+      const ms = (a: number, b: number) => `${(b - a).toFixed(0)} ms`;
+      process.stderr.write(
+        `policy:check timings: start-up (process start to reading) ${t[0]!.toFixed(0)} ms, ` +
+          `read YAML ${ms(t[0]!, t[1]!)} (${resources.length} objects), policies ${ms(t[1]!, t[2]!)}, report ${ms(t[2]!, t[3]!)}\n`,
+      );
+    }
     return report.summary.mandatory > 0 ? 1 : 0;
   } catch (e) {
     if (e instanceof ManifestError || /policy pack config/.test((e as Error).message)) {

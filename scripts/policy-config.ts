@@ -75,7 +75,7 @@ export function packConfigText(stack: string, root = ROOT): string {
   return `${collapsed}\n`;
 }
 
-async function main(): Promise<number> {
+function main(): number {
   const check = process.argv.includes("--check");
   const stale: string[] = [];
   for (const stack of STACKS) {
@@ -95,4 +95,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (require.main === module) main().then((code) => process.exit(code));
+if (require.main === module) process.exit(main());

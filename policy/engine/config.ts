@@ -26,9 +26,23 @@ export class PackConfigError extends Error {}
 
 export const LEVELS: EnforcementLevel[] = ["advisory", "mandatory", "remediate", "disabled"];
 
+/**
+ * The pack's directory: found from this module upwards, as the module may run from its source
+ * (policy/engine/) or bundled into build/ by scripts/run-built.js.
+ */
+function packDir(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, "PulumiPolicy.yaml"))) return dir;
+    if (fs.existsSync(path.join(dir, "policy", "PulumiPolicy.yaml")))
+      return path.join(dir, "policy");
+    if (path.dirname(dir) === dir)
+      throw new Error(`no policy pack (PulumiPolicy.yaml) above ${__dirname}`);
+  }
+}
+
 /** The pack config file of a stack in this repository. */
 export function stackConfigFile(stack: string): string {
-  return path.resolve(__dirname, "..", "config", `${stack}.json`);
+  return path.join(packDir(), "config", `${stack}.json`);
 }
 
 export function loadPackConfig(file: string): PackConfigObject {
@@ -90,19 +104,23 @@ function defaultsOf(policy: Policy): Record<string, unknown> {
   );
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false });
-const validators = new WeakMap<Policy, ValidateFunction>();
+let ajv: Ajv | undefined;
+/** Validators by schema text: most policies share one schema (`exempt` only), compiled once. */
+const validators = new Map<string, ValidateFunction>();
 
 /** The JSON schema the engine validates a policy's properties with. */
 function validatorOf(policy: Policy): ValidateFunction {
-  let v = validators.get(policy);
+  const schema = {
+    type: "object",
+    properties: policy.configSchema?.properties ?? {},
+    ...(policy.configSchema?.required?.length ? { required: policy.configSchema.required } : {}),
+  };
+  const key = JSON.stringify(schema);
+  let v = validators.get(key);
   if (!v) {
-    v = ajv.compile({
-      type: "object",
-      properties: policy.configSchema?.properties ?? {},
-      ...(policy.configSchema?.required?.length ? { required: policy.configSchema.required } : {}),
-    });
-    validators.set(policy, v);
+    ajv ??= new Ajv({ allErrors: true, strict: false });
+    v = ajv.compile(schema);
+    validators.set(key, v);
   }
   return v;
 }

@@ -10,7 +10,15 @@ const run = (script: string, args: string[]) => {
   const r = spawnSync(tsx, [script, ...args], { cwd: root, encoding: "utf8", timeout: 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 };
-const check = (args: string[]) => run("scripts/policy-check.ts", args);
+/** What `npm run policy:check` runs: the compiled script, rebuilt first when stale. */
+const check = (args: string[]) => {
+  const r = spawnSync(process.execPath, ["scripts/run-built.js", "policy-check", ...args], {
+    cwd: root,
+    encoding: "utf8",
+    timeout: 120_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+};
 
 const BAD = `apiVersion: apps/v1
 kind: Deployment

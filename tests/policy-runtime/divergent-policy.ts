@@ -1,0 +1,15 @@
+/**
+ * A policy that reads a key the engine never sends (internal keys starting with "__" are stripped
+ * from the properties it marshals). It exists to prove the real-runtime tier catches a policy whose
+ * offline result differs from the runtime's.
+ */
+import { resourcePolicy } from "../../policy/lib/define";
+
+export const readsInternal = resourcePolicy({
+  name: "reads-internal-key",
+  theme: "metadata",
+  description: "Reads a key the engine never sends.",
+  fix: "do not read internal keys",
+  equivalents: {},
+  check: ({ props }) => (props.__defaults ? ["the object has internal defaults"] : []),
+});
