@@ -14,6 +14,11 @@ import { runPack, stackConfigFile } from "../policy/engine/evaluate";
 import { FORMATS, formatReport, ReportFormat } from "../policy/engine/format";
 import { ManifestError, readManifests } from "../policy/engine/manifests";
 
+const partOf = (props: Record<string, unknown>) =>
+  (props.metadata as { labels?: Record<string, string> } | undefined)?.labels?.[
+    "app.kubernetes.io/part-of"
+  ];
+
 async function main(): Promise<number> {
   let values, positionals;
   try {
@@ -53,7 +58,15 @@ async function main(): Promise<number> {
     });
     t.push(performance.now());
     const fileOf = new Map(resources.map((r) => [r.urn, path.relative(process.cwd(), r.file)]));
-    process.stdout.write(`${formatReport(report, format, (r) => fileOf.get(r.urn))}\n`);
+    // Objects labelled part-of auditflow are this project's; others get fixes without our helpers.
+    const ours = new Set(
+      resources.filter((r) => partOf(r.props) === "auditflow").map((r) => r.urn),
+    );
+    const text = formatReport(report, format, {
+      artifact: (r) => fileOf.get(r.urn),
+      ours: (r) => ours.has(r.urn),
+    });
+    process.stdout.write(`${text}\n`);
     t.push(performance.now());
     if (values.timings) {
       const ms = (a: number, b: number) => `${(b - a).toFixed(0)} ms`;

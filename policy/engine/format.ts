@@ -1,35 +1,96 @@
-/** Renders a pack report for people (text, a pull-request comment) and machines (JSON, SARIF). */
+/**
+ * Renders a pack report for people (text, a pull-request comment) and machines (JSON, SARIF).
+ *
+ * People see findings grouped: one group per policy and level, the objects listed compactly, the
+ * fix said once, mandatory first and the largest groups first, so a reviewer sees the top problems
+ * before the long tail. The Markdown comment stays under GitHub's 65,536-character limit however
+ * many findings there are, and says how many it left out and where the full report is.
+ */
 import { registry } from "../policies";
 import type { PackReport, ResourceRef, Violation } from "./evaluate";
 
 export type ReportFormat = "text" | "json" | "sarif" | "markdown";
 export const FORMATS: ReportFormat[] = ["text", "json", "sarif", "markdown"];
 
+/** GitHub's limit for a pull-request comment. */
+export const COMMENT_LIMIT = 65_536;
+
+export interface FormatOptions {
+  /** The file a resource came from (SARIF locations). */
+  artifact?: (r: ResourceRef) => string | undefined;
+  /** Whether this project wrote the object; others get the generic fix, not our helpers'. */
+  ours?: (r: ResourceRef) => boolean;
+  /** Where the full report is, for the Markdown comment's summary of what it left out. */
+  fullReport?: string;
+}
+
 const where = (r: ResourceRef) =>
   `${r.type.split(":").pop()} ${r.namespace ? `${r.namespace}/` : ""}${r.name}`;
 
-function byResource(violations: Violation[]): Map<string, Violation[]> {
-  const groups = new Map<string, Violation[]>();
-  for (const v of violations) {
-    const key = where(v.resource);
-    groups.set(key, [...(groups.get(key) ?? []), v]);
-  }
-  return groups;
+interface Finding {
+  resource: ResourceRef;
+  problem: string;
 }
 
-const order = (a: Violation, b: Violation) =>
-  (a.enforcement === b.enforcement ? 0 : a.enforcement === "mandatory" ? -1 : 1) ||
-  a.policy.localeCompare(b.policy);
+/** Findings of one policy at one level with one fix. */
+interface Group {
+  policy: string;
+  enforcement: Violation["enforcement"];
+  fix: string;
+  findings: Finding[];
+}
 
-function text(report: PackReport): string {
-  const out: string[] = [];
-  const s = report.summary;
-  out.push(
-    `Policy pack auditflow-kubernetes${report.stack ? ` (stack ${report.stack})` : ""}: ${s.policies} policies over ${s.resources} resources`,
+/** The problem part and the fix part of a policy message ("<problem>. Fix: <fix>"). */
+function split(message: string): { problem: string; fix: string } {
+  const at = message.lastIndexOf(". Fix: ");
+  return at < 0
+    ? { problem: message, fix: "" }
+    : { problem: message.slice(0, at), fix: message.slice(at + ". Fix: ".length) };
+}
+
+function groupsOf(report: PackReport, opts: FormatOptions): Group[] {
+  const groups = new Map<string, Group>();
+  for (const v of report.violations) {
+    const { problem, fix: own } = split(v.message);
+    const meta = registry.get(v.policy);
+    const fix = opts.ours && !opts.ours(v.resource) && meta?.genericFix ? meta.genericFix : own;
+    const key = `${v.enforcement}\u0000${v.policy}\u0000${fix}`;
+    let g = groups.get(key);
+    if (!g)
+      groups.set(key, (g = { policy: v.policy, enforcement: v.enforcement, fix, findings: [] }));
+    g.findings.push({ resource: v.resource, problem });
+  }
+  return [...groups.values()].sort(
+    (a, b) =>
+      (a.enforcement === b.enforcement ? 0 : a.enforcement === "mandatory" ? -1 : 1) ||
+      b.findings.length - a.findings.length ||
+      a.policy.localeCompare(b.policy),
   );
-  for (const [resource, vs] of byResource([...report.violations].sort(order))) {
-    out.push("", `  ${resource}`);
-    for (const v of vs) out.push(`    [${v.enforcement}] ${v.policy}: ${v.message}`);
+}
+
+/** `Deployment a/x, Service a/y and 12 more`. */
+function objectsList(findings: Finding[], max: number): string {
+  const names = [...new Set(findings.map((f) => where(f.resource)))];
+  const shown = names.slice(0, max).join(", ");
+  return names.length > max ? `${shown} and ${names.length - max} more` : shown;
+}
+
+const TEXT_PER_GROUP = 10;
+
+function text(report: PackReport, opts: FormatOptions): string {
+  const s = report.summary;
+  const groups = groupsOf(report, opts);
+  const out = [
+    `Policy pack auditflow-kubernetes${report.stack ? ` (stack ${report.stack})` : ""}: ${s.policies} policies over ${s.resources} resources`,
+  ];
+  for (const g of groups) {
+    const n = g.findings.length;
+    out.push("", `  [${g.enforcement}] ${g.policy}: ${n} finding${n === 1 ? "" : "s"}`);
+    for (const f of g.findings.slice(0, TEXT_PER_GROUP))
+      out.push(`    ${where(f.resource)}: ${f.problem}`);
+    if (n > TEXT_PER_GROUP)
+      out.push(`    ... and ${n - TEXT_PER_GROUP} more (--format json lists all)`);
+    if (g.fix) out.push(`    Fix: ${g.fix}`);
   }
   if (report.exemptions.length) {
     out.push("", "  Exemptions:");
@@ -47,43 +108,70 @@ function text(report: PackReport): string {
   }
   out.push(
     "",
-    `Policy summary: ${s.mandatory} mandatory, ${s.advisory} advisory violation(s), ${s.exemptions} exemption(s)` +
+    `Policy summary: ${s.mandatory} mandatory, ${s.advisory} advisory violation(s) in ${groups.length} group(s), ${s.exemptions} exemption(s)` +
       (s.mandatory > 0 ? " — mandatory violations block this stack" : ""),
   );
   return out.join("\n");
 }
 
-function markdown(report: PackReport): string {
+const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
+
+function groupRow(g: Group): string {
+  const first = g.findings[0]!.problem;
+  const similar = g.findings.length > 1 ? ` (first of ${g.findings.length})` : "";
+  return `| \`${g.policy}\` | ${g.findings.length} | ${cell(objectsList(g.findings, 5))} | ${cell(first)}${similar} | ${cell(g.fix)} |`;
+}
+
+const TABLE_HEAD = [
+  "| Policy | Count | Objects | What is wrong | How to fix |",
+  "| --- | --- | --- | --- | --- |",
+];
+
+/** Lines appended while they fit the budget; returns how many items were left out. */
+function fitting(out: string[], lines: string[], budget: number): number {
+  let used = out.reduce((n, l) => n + l.length + 1, 0);
+  for (let i = 0; i < lines.length; i++) {
+    if (used + lines[i]!.length + 1 > budget) return lines.length - i;
+    out.push(lines[i]!);
+    used += lines[i]!.length + 1;
+  }
+  return 0;
+}
+
+function markdown(report: PackReport, opts: FormatOptions): string {
   const s = report.summary;
-  const mandatory = report.violations.filter((v) => v.enforcement === "mandatory").sort(order);
-  const advisory = report.violations.filter((v) => v.enforcement === "advisory").sort(order);
-  const row = (v: Violation) =>
-    `| \`${v.policy}\` | ${where(v.resource)} | ${v.message.replace(/\|/g, "\\|")} |`;
+  const groups = groupsOf(report, opts);
+  const mandatory = groups.filter((g) => g.enforcement === "mandatory");
+  const advisory = groups.filter((g) => g.enforcement === "advisory");
   const out = [
     `### Policy check${report.stack ? ` — stack \`${report.stack}\`` : ""}: ${s.mandatory ? `❌ ${s.mandatory} mandatory` : "✅ no mandatory"} violation(s)`,
     "",
-    `${s.policies} policies over ${s.resources} resources · ${s.advisory} advisory · ${s.exemptions} exemption(s)`,
+    `${s.policies} policies over ${s.resources} resources · ${s.advisory} advisory · ${s.exemptions} exemption(s) · ${groups.length} group(s) of findings`,
   ];
-  if (mandatory.length)
-    out.push(
-      "",
-      "#### Mandatory (blocks the update)",
-      "",
-      "| Policy | Resource | What and how to fix |",
-      "| --- | --- | --- |",
-      ...mandatory.map(row),
-    );
+  // Room kept for the closing lines and the summary of what was left out.
+  const budget = COMMENT_LIMIT - 2_000;
+  let left = 0;
+  if (mandatory.length) {
+    out.push("", "#### Mandatory (blocks the update)", "", ...TABLE_HEAD);
+    left += fitting(out, mandatory.map(groupRow), budget);
+  }
   if (advisory.length) {
     out.push(
       "",
-      `<details><summary>Advisory (${advisory.length})</summary>`,
+      `<details><summary>Advisory (${s.advisory} in ${advisory.length} groups)</summary>`,
       "",
-      "| Policy | Resource | What and how to fix |",
-      "| --- | --- | --- |",
-      ...advisory.map(row),
-      "",
-      "</details>",
+      ...TABLE_HEAD,
     );
+    left += fitting(out, advisory.map(groupRow), budget);
+    out.push("", "</details>");
+  }
+  const details = groups.flatMap((g) =>
+    g.findings.map((f) => `- \`${g.policy}\` ${cell(where(f.resource))}: ${cell(f.problem)}`),
+  );
+  if (details.length > groups.length) {
+    out.push("", `<details><summary>Every finding (${details.length})</summary>`, "");
+    left += fitting(out, details, budget);
+    out.push("", "</details>");
   }
   if (report.exemptions.length) {
     out.push(
@@ -93,9 +181,20 @@ function markdown(report: PackReport): string {
       "| Policy | Resource | Reason | Declared in |",
       "| --- | --- | --- | --- |",
     );
-    for (const e of report.exemptions)
-      out.push(`| \`${e.policy}\` | ${where(e.resource)} | ${e.reason} | ${e.source} |`);
+    left += fitting(
+      out,
+      report.exemptions.map(
+        (e) => `| \`${e.policy}\` | ${where(e.resource)} | ${cell(e.reason)} | ${e.source} |`,
+      ),
+      budget,
+    );
   }
+  if (left > 0)
+    out.push(
+      "",
+      `_${left} more row(s) not shown: a comment is limited to ${COMMENT_LIMIT.toLocaleString("en-US")} characters. ` +
+        `The full report: ${opts.fullReport ?? "`npm run policy:check -- --format text` (or `--format json`) on the same input"}._`,
+    );
   return out.join("\n");
 }
 
@@ -146,20 +245,20 @@ function sarif(report: PackReport, artifact?: (r: ResourceRef) => string | undef
   return JSON.stringify(doc, null, 2);
 }
 
-/** Renders the report; `artifact` maps a resource to the file it came from (SARIF locations). */
+/** Renders the report in the given format. */
 export function formatReport(
   report: PackReport,
   format: ReportFormat,
-  artifact?: (r: ResourceRef) => string | undefined,
+  opts: FormatOptions = {},
 ): string {
   switch (format) {
     case "text":
-      return text(report);
+      return text(report, opts);
     case "json":
       return JSON.stringify(report, null, 2);
     case "sarif":
-      return sarif(report, artifact);
+      return sarif(report, opts.artifact);
     case "markdown":
-      return markdown(report);
+      return markdown(report, opts);
   }
 }

@@ -50,6 +50,8 @@ export interface PolicyMeta {
   description: string;
   /** How to fix a violation, one sentence (appended to every message). */
   fix: string;
+  /** The fix said without this project's helpers and conventions, for objects it did not write. */
+  genericFix?: string;
   equivalents: Equivalents;
   /** Whether the policy can remediate (used only at the "remediate" level). */
   remediates: boolean;
@@ -122,8 +124,8 @@ export function exemptionOf(
 export const registry = new Map<string, PolicyMeta>();
 
 function register<C>(def: Common<C>, kind: { remediates: boolean; stack: boolean }): void {
-  const { name, theme, description, fix, equivalents } = def;
-  registry.set(name, { name, theme, description, fix, equivalents, ...kind });
+  const { name, theme, description, fix, genericFix, equivalents } = def;
+  registry.set(name, { name, theme, description, fix, genericFix, equivalents, ...kind });
 }
 
 interface Common<C> {
@@ -131,6 +133,8 @@ interface Common<C> {
   theme: Theme;
   description: string;
   fix: string;
+  /** The fix for objects this project did not write (no project helpers). Defaults to `fix`. */
+  genericFix?: string;
   equivalents: Equivalents;
   /** Extra config properties (JSON schema) besides `exempt`. */
   config?: Record<string, unknown>;

@@ -255,7 +255,9 @@ describe("report formats", () => {
   });
   test("sarif is a SARIF 2.1.0 log with one result per violation", async () => {
     const doc = JSON.parse(
-      formatReport(await runPack(bad(), { stack: "prod" }), "sarif", () => "out/prod/api.yaml"),
+      formatReport(await runPack(bad(), { stack: "prod" }), "sarif", {
+        artifact: () => "out/prod/api.yaml",
+      }),
     );
     expect(doc.version).toBe("2.1.0");
     expect(doc.runs[0].tool.driver.rules.map((r: any) => r.id)).toEqual(["no-privileged"]);
@@ -273,9 +275,11 @@ describe("report formats", () => {
     const md = formatReport(await runPack(stack, { stack: "staging" }), "markdown");
     expect(md).toMatch(/❌ 1 mandatory/);
     expect(md.indexOf("#### Mandatory")).toBeLessThan(
-      md.indexOf("<details><summary>Advisory (1)</summary>"),
+      md.indexOf("<details><summary>Advisory (1 in 1 groups)</summary>"),
     );
-    expect(md).toMatch(/\| `no-privileged` \| Deployment apps\/api \|/);
+    expect(md).toMatch(
+      /\| `no-privileged` \| 1 \| Deployment apps\/api \| container "app" is privileged \|/,
+    );
   });
 });
 

@@ -61,17 +61,16 @@ test("the prod plan's manifests pass prod's pack, resource and stack policies al
   ).toBe(true);
 });
 
-test("a non-compliant manifest exits 1 and names each policy, the container and the fix", () => {
+test("a non-compliant manifest exits 1 and names each policy, the object, the container and the fix", () => {
   const r = check(["--stack", "prod", path.join(tmp, "bad.yaml")]);
   expect(r.code).toBe(1);
-  expect(r.stdout).toMatch(/Deployment default\/web\n/);
   expect(r.stdout).toMatch(
-    /\[mandatory\] image-tag-pinned: container "web" image nginx:latest uses the mutable tag latest\. Fix: pin/,
+    /\[mandatory\] image-tag-pinned: 1 finding\n {4}Deployment default\/web: container "web" image nginx:latest uses the mutable tag latest\n {4}Fix: pin/,
   );
   expect(r.stdout).toMatch(
-    /\[mandatory\] no-default-namespace: the object is in the default namespace\. Fix: /,
+    /\[mandatory\] no-default-namespace: 1 finding\n {4}Deployment default\/web: the object is in the default namespace\n {4}Fix: set metadata\.namespace to a namespace of the application's own/,
   );
-  expect(r.stdout).toMatch(/\[mandatory\] pod-selected-by-network-policy: /);
+  expect(r.stdout).toMatch(/\[mandatory\] pod-selected-by-network-policy: 1 finding/);
 });
 
 test("the same manifest under dev is advisory only (exit 0)", () => {

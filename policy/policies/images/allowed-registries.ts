@@ -7,6 +7,7 @@ export const allowedRegistries = resourcePolicy<{ registries?: string[] }>({
   theme: "images",
   description: "Images come only from the registries the pack config allows.",
   fix: "pull the image from an allowed registry (mirror it there), or add the registry to the pack config's allowed-registries list",
+  genericFix: "pull the image from a registry the cluster trusts (mirror it there)",
   equivalents: {},
   config: { registries: { type: "array", items: { type: "string" }, default: [] } },
   workloads: true,

@@ -28,6 +28,7 @@ export const imageArchitectures = stackPolicy<{ architectures?: string[] }>({
   description:
     "Images the program builds or pulls include every architecture the stack's nodes have.",
   fix: "add the missing linux/<arch> platform to the image build's platforms, or pin a pulled image whose manifest list has it",
+  genericFix: "use an image published for every architecture of the cluster's nodes",
   equivalents: {},
   allResources: true,
   config: { architectures: { type: "array", items: { type: "string" }, default: [] } },

@@ -24,6 +24,7 @@ export const noDefaultNamespace = resourcePolicy({
   theme: "metadata",
   description: "Namespaced objects name their namespace, and it is not `default`.",
   fix: "set metadata.namespace to the platform namespace the object belongs to",
+  genericFix: "set metadata.namespace to a namespace of the application's own",
   equivalents: { kubeLinter: ["use-namespace"] },
   check: ({ kind, props }) => {
     if (CLUSTER_SCOPED.includes(kind)) return [];

@@ -11,6 +11,8 @@ export const recommendedLabels = resourcePolicy({
   theme: "metadata",
   description: `Every object carries the recommended labels ${REQUIRED.join(", ")} (workloads also on their pod template).`,
   fix: "add the app.kubernetes.io/name, part-of and managed-by labels (the Workload helper sets them)",
+  genericFix:
+    "add the app.kubernetes.io/name, part-of and managed-by labels to the object and its pod template",
   equivalents: { kubeLinter: ["required-label-owner"] },
   check: ({ props, workload }) => {
     const missing = (labels: Record<string, string> | undefined) =>

@@ -9,6 +9,8 @@ export const noExternalServiceTypes = resourcePolicy<{
   description:
     "Services are ClusterIP; NodePort and LoadBalancer only where the pack config allows them.",
   fix: "use a ClusterIP Service behind the Ingress, or allow the type in the pack config for this stack",
+  genericFix:
+    "use a ClusterIP Service behind an Ingress or gateway unless the Service must be reached from outside the cluster",
   equivalents: { kubeLinter: ["exposed-services"], kubeScore: ["service-type"] },
   kinds: ["Service"],
   config: {

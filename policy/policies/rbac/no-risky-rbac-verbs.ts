@@ -20,6 +20,8 @@ export const noRiskyRbacVerbs = resourcePolicy({
   description:
     "No Role or ClusterRole grants pods/exec, pods/attach, create pods, nodes/proxy, escalate, bind or impersonate unless exempted.",
   fix: "remove the permission, or exempt the role with a policy.auditflow.dev/exempt-reason saying why it is needed",
+  genericFix:
+    "remove the permission, or limit it with resourceNames to the objects it is needed for",
   equivalents: {
     kubeLinter: ["access-to-create-pods"],
     polaris: ["clusterrolePodExecAttach", "rolePodExecAttach"],

@@ -10,6 +10,8 @@ export const serviceAccountTokenAutomount = resourcePolicy({
   description:
     "Pods and ServiceAccounts do not mount an API token unless the pod talks to the API (labelled auditflow.dev/api-access=true).",
   fix: "set automountServiceAccountToken: false on the pod spec (and ServiceAccount), or label the pod auditflow.dev/api-access=true if it uses the API",
+  genericFix:
+    "set automountServiceAccountToken: false on the pod spec and the ServiceAccount unless the pod calls the Kubernetes API",
   equivalents: {
     polaris: ["automountServiceAccountToken"],
   },
