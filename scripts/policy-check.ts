@@ -10,7 +10,7 @@
  */
 import * as path from "path";
 import { parseArgs } from "util";
-import { runPack, stackConfigFile } from "../policy/engine/evaluate";
+import { directoryCache, runPack, stackConfigFile } from "../policy/engine/evaluate";
 import { FORMATS, formatReport, ReportFormat } from "../policy/engine/format";
 import { ManifestError, readManifests } from "../policy/engine/manifests";
 
@@ -55,6 +55,7 @@ async function main(): Promise<number> {
     const report = await runPack(resources, {
       stack: values.stack,
       configFile: values["policy-config"] ?? stackConfigFile(values.stack!),
+      validationCache: directoryCache(path.resolve(__dirname, "..", "build", ".validated-config")),
     });
     t.push(performance.now());
     const fileOf = new Map(resources.map((r) => [r.urn, path.relative(process.cwd(), r.file)]));

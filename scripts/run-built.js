@@ -51,7 +51,7 @@ function ensureBuilt(name) {
     target: "node22",
     format: "cjs",
     packages: "external",
-    sourcemap: "inline",
+    sourcemap: "linked",
     logLevel: "warning",
   });
   return out;

@@ -7,7 +7,8 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
+import { createHash } from "crypto";
+import type { default as AjvClass, ErrorObject, ValidateFunction } from "ajv";
 import type { EnforcementLevel, Policy } from "@pulumi/policy";
 
 export type PackConfigObject = Record<
@@ -104,25 +105,55 @@ function defaultsOf(policy: Policy): Record<string, unknown> {
   );
 }
 
-let ajv: Ajv | undefined;
+let ajv: AjvClass | undefined;
 /** Validators by schema text: most policies share one schema (`exempt` only), compiled once. */
 const validators = new Map<string, ValidateFunction>();
 
 /** The JSON schema the engine validates a policy's properties with. */
-function validatorOf(policy: Policy): ValidateFunction {
-  const schema = {
+function schemaOf(policy: Policy): Record<string, unknown> {
+  return {
     type: "object",
     properties: policy.configSchema?.properties ?? {},
     ...(policy.configSchema?.required?.length ? { required: policy.configSchema.required } : {}),
   };
+}
+
+function validatorOf(schema: Record<string, unknown>): ValidateFunction {
   const key = JSON.stringify(schema);
   let v = validators.get(key);
   if (!v) {
+    // Loaded on first use: a command whose config was validated before never pays for it.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const Ajv = (require("ajv") as { default: typeof AjvClass }).default;
     ajv ??= new Ajv({ allErrors: true, strict: false });
     v = ajv.compile(schema);
     validators.set(key, v);
   }
   return v;
+}
+
+/**
+ * Remembers configs found valid, by a hash of every policy's schema and properties: the same
+ * input always validates the same way, so a command line tool run again need not load ajv.
+ */
+export interface ValidationCache {
+  has(key: string): boolean;
+  add(key: string): void;
+}
+
+/** A ValidationCache kept as empty files in a directory (created when needed). */
+export function directoryCache(dir: string): ValidationCache {
+  return {
+    has: (key) => fs.existsSync(path.join(dir, key)),
+    add: (key) => {
+      try {
+        fs.mkdirSync(dir, { recursive: true });
+        fs.writeFileSync(path.join(dir, key), "");
+      } catch {
+        // A cache that cannot be written only costs time.
+      }
+    },
+  };
 }
 
 /** `nodes[0].cpu` for the instance path `/nodes/0/cpu`. */
@@ -140,6 +171,7 @@ export function reconcileConfig(
   policies: Policy[],
   packLevel: EnforcementLevel,
   config: PackConfigObject,
+  cache?: ValidationCache,
 ): Map<string, PolicyConfig> {
   const problems: string[] = [];
   const given = new Map(Object.entries(config).map(([k, v]) => [k, parseEntry(k, v, problems)]));
@@ -148,14 +180,21 @@ export function reconcileConfig(
   for (const p of policies) {
     const entry = given.get(p.name);
     const level = entry?.level ?? all ?? p.enforcementLevel ?? packLevel;
-    const props = { ...defaultsOf(p), ...entry?.props };
-    const validate = validatorOf(p);
-    if (!validate(props)) {
+    result.set(p.name, { level, props: { ...defaultsOf(p), ...entry?.props } });
+  }
+  const hash = createHash("sha256");
+  for (const p of policies)
+    hash.update(JSON.stringify([p.name, schemaOf(p), result.get(p.name)!.props]));
+  const key = hash.digest("hex");
+  if (problems.length === 0 && cache?.has(key)) return result;
+  for (const p of policies) {
+    const validate = validatorOf(schemaOf(p));
+    if (!validate(result.get(p.name)!.props)) {
       for (const e of validate.errors ?? []) problems.push(`${p.name}: ${keyOf(e)} ${e.message}`);
     }
-    result.set(p.name, { level, props });
   }
   if (problems.length > 0)
     throw new PackConfigError(`policy pack config is invalid:\n  ${problems.join("\n  ")}`);
+  cache?.add(key);
   return result;
 }

@@ -32,9 +32,16 @@ import {
   PolicyConfig,
   reconcileConfig,
   stackConfigFile,
+  ValidationCache,
 } from "./config";
 
-export { loadPackConfig, stackConfigFile, PackConfigError, reconcileConfig } from "./config";
+export {
+  directoryCache,
+  loadPackConfig,
+  stackConfigFile,
+  PackConfigError,
+  reconcileConfig,
+} from "./config";
 export type { PackConfigObject } from "./config";
 
 /** A resource as the plan or a manifest reader hands it over. */
@@ -143,6 +150,8 @@ export interface RunOptions {
   policies?: (ResourceValidationPolicy | StackValidationPolicy)[];
   /** Run "resource" policies, "stack" policies or both. Defaults to both. */
   only?: "resource" | "stack";
+  /** Configs already found valid (command line tools). Defaults to validating every time. */
+  validationCache?: ValidationCache;
 }
 
 type AnyPolicy = ResourceValidationPolicy | StackValidationPolicy;
@@ -214,8 +223,12 @@ function resolveConfig(opts: RunOptions): { config: PackConfigObject; configFile
 }
 
 /** The enabled policies with their level and properties, as the engine configures them. */
-function activePolicies(pack: AnyPolicy[], config: PackConfigObject): Active[] {
-  const reconciled = reconcileConfig(pack, packArgs.enforcementLevel ?? "advisory", config);
+function activePolicies(
+  pack: AnyPolicy[],
+  config: PackConfigObject,
+  cache?: ValidationCache,
+): Active[] {
+  const reconciled = reconcileConfig(pack, packArgs.enforcementLevel ?? "advisory", config, cache);
   return pack
     .map((p) => {
       const c = reconciled.get(p.name)!;
@@ -345,7 +358,11 @@ export async function runPack(
   opts: RunOptions = {},
 ): Promise<PackReport> {
   const { config, configFile } = resolveConfig(opts);
-  const active = activePolicies(opts.policies ?? (packArgs.policies as AnyPolicy[]), config);
+  const active = activePolicies(
+    opts.policies ?? (packArgs.policies as AnyPolicy[]),
+    config,
+    opts.validationCache,
+  );
   const report: PackReport = {
     stack: opts.stack,
     configFile,
