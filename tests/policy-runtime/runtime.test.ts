@@ -74,7 +74,7 @@ function badStack(): PlannedResource[] {
   let stack = mutated("Deployment", (o) => {
     const p = pod(o);
     delete p.securityContext.seccompProfile;
-    delete p.automountServiceAccountToken;
+    p.automountServiceAccountToken = true;
     p.hostNetwork = true;
     p.volumes.push({ name: "sock", hostPath: { path: "/var/run/containerd/containerd.sock" } });
     const c = p.containers[0];

@@ -191,7 +191,7 @@ describe("stack configs", () => {
   test("remediation fixes seccomp and the token mount at the remediate level only", async () => {
     const stack = mutated("Deployment", (o) => {
       delete pod(o).securityContext.seccompProfile;
-      delete pod(o).automountServiceAccountToken;
+      pod(o).automountServiceAccountToken = true;
     });
     const dev = await runPack(stack, { stack: "dev" });
     expect(dev.remediations.map((r) => r.policy).sort()).toEqual([

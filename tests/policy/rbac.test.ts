@@ -137,8 +137,17 @@ spec("no-default-service-account", [
 spec("service-account-token-automount", [
   [
     "pod mounts a token",
-    () => mutated("Deployment", (o) => delete pod(o).automountServiceAccountToken),
+    () => mutated("Deployment", (o) => (pod(o).automountServiceAccountToken = true)),
     /the pod mounts a ServiceAccount token it does not need/,
+  ],
+  [
+    "pod inherits the default ServiceAccount's token",
+    () =>
+      mutated("Deployment", (o) => {
+        delete pod(o).automountServiceAccountToken;
+        delete pod(o).serviceAccountName;
+      }),
+    /the pod mounts the default ServiceAccount's token it does not need/,
   ],
   [
     "ServiceAccount mounts by default",
@@ -146,6 +155,12 @@ spec("service-account-token-automount", [
     /the ServiceAccount mounts its token/,
   ],
 ]);
+test("service-account-token-automount does not flag a pod that inherits its own ServiceAccount's 'off'", async () => {
+  // The pod leaves the setting to api-sa, which disables automount: no token is mounted.
+  const stack = mutated("Deployment", (o) => delete pod(o).automountServiceAccountToken);
+  expect(await violationsOf("service-account-token-automount", stack)).toEqual([]);
+});
+
 test("service-account-token-automount allows pods labelled for API access", async () => {
   const stack = mutated("Deployment", (o) => {
     pod(o).automountServiceAccountToken = true;

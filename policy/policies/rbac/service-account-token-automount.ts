@@ -24,9 +24,14 @@ export const serviceAccountTokenAutomount = resourcePolicy({
     }
     if (!workload) return [];
     if (workload.podLabels?.[API_ACCESS_LABEL] === "true") return [];
-    return workload.pod?.automountServiceAccountToken === false
-      ? []
-      : ["the pod mounts a ServiceAccount token it does not need"];
+    const mount = workload.pod?.automountServiceAccountToken;
+    if (mount === true) return ["the pod mounts a ServiceAccount token it does not need"];
+    // Unset, the pod follows its ServiceAccount: one of the stack's own is judged above (and off
+    // is the tightest there is); the namespace's default one always mounts its token.
+    const sa = workload.pod?.serviceAccountName ?? workload.pod?.serviceAccount;
+    return mount === undefined && (sa === undefined || sa === "default")
+      ? ["the pod mounts the default ServiceAccount's token it does not need"]
+      : [];
   },
   remediate: (props: K8sObject) => {
     if (props.kind === "ServiceAccount") {
