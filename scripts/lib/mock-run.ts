@@ -13,7 +13,7 @@ import { SECRET_MARKER, UNKNOWN_MARKER } from "../../shared/markers";
 
 /** The key and value Pulumi's RPC layer marks wrapped values (secrets, resource references) with. */
 export const SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
 /** One resource as the program registered it. */
 export interface RecordedResource {

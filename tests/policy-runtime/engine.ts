@@ -25,12 +25,12 @@ import * as engineGrpc from "@pulumi/pulumi/proto/engine_grpc_pb";
 import type { EnforcementLevel, Policy } from "@pulumi/policy";
 import { PackConfigObject, PlannedResource, reconcileConfig } from "../../policy/engine/evaluate";
 import type { PolicyConfig } from "../../policy/engine/config";
+import { SECRET_SIG, SIG_KEY } from "../../scripts/lib/mock-run";
+import { UNKNOWN_MARKER } from "../../shared/markers";
 
 export const PACK_DIR = path.resolve(__dirname, "../../policy");
-export const SIG_KEY = "4dabf18193072939515e22adb298388d";
-export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+export { SECRET_SIG, SIG_KEY };
 export const UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-const OFFLINE_UNKNOWN = "[unknown until apply]";
 
 const LEVEL_NAMES: Record<number, EnforcementLevel> = {
   [pb.EnforcementLevel.ADVISORY]: "advisory",
@@ -67,7 +67,7 @@ export function markSecrets(v: Record<string, unknown>, secretPaths: string[]) {
 
 /** MarshalProperties(KeepUnknowns, KeepSecrets, SkipInternalKeys) of plain plan values. */
 export function marshal(v: unknown): unknown {
-  if (v === OFFLINE_UNKNOWN) return UNKNOWN_STRING;
+  if (v === UNKNOWN_MARKER) return UNKNOWN_STRING;
   if (Array.isArray(v)) return v.map(marshal);
   if (typeof v === "object" && v !== null)
     return Object.fromEntries(
