@@ -90,7 +90,7 @@ function packConfigFor(stack: string): string {
  * cluster exists: the kubeconfig comes from the K3s install), the engine has none for Kubernetes
  * objects, and `providerUnknown` gives them empty outputs as the engine does.
  */
-export function toPlanned(r: RecordedResource, providerUnknown = false): PlannedResource {
+function plannedOf(r: RecordedResource, providerUnknown: boolean): PlannedResource {
   const isK8s = r.custom && r.type.startsWith("kubernetes:");
   return {
     urn: r.urn,
@@ -102,13 +102,18 @@ export function toPlanned(r: RecordedResource, providerUnknown = false): Planned
   };
 }
 
-/** Every recorded resource as the pack sees it (see toPlanned). */
+/** A recorded resource as the pack sees it once its provider is configured. */
+export function toPlanned(r: RecordedResource): PlannedResource {
+  return plannedOf(r, false);
+}
+
+/** Every recorded resource as the pack sees it (see plannedOf). */
 export function plannedResources(recorded: RecordedResource[]): PlannedResource[] {
   const providerUnknown = recorded.some(
     (r) =>
       r.type === "pulumi:providers:kubernetes" && JSON.stringify(r.inputs).includes(UNKNOWN_MARKER),
   );
-  return recorded.map((r) => toPlanned(r, providerUnknown));
+  return recorded.map((r) => plannedOf(r, providerUnknown));
 }
 
 /** A Kubernetes manifest for a recorded resource, or undefined for anything that is not one. */
