@@ -108,7 +108,7 @@ function text(report: PackReport, opts: FormatOptions): string {
   }
   out.push(
     "",
-    `Policy summary: ${s.mandatory} mandatory, ${s.advisory} advisory violation(s) in ${groups.length} group(s), ${s.exemptions} exemption(s)` +
+    `Policy summary: ${s.mandatory} mandatory, ${s.advisory} advisory violation(s), ${s.exemptions} exemption(s), ${groups.length} group(s) of findings` +
       (s.mandatory > 0 ? " — mandatory violations block this stack" : ""),
   );
   return out.join("\n");
