@@ -75,8 +75,6 @@ function objectsList(findings: Finding[], max: number): string {
   return names.length > max ? `${shown} and ${names.length - max} more` : shown;
 }
 
-const TEXT_PER_GROUP = 10;
-
 function text(report: PackReport, opts: FormatOptions): string {
   const s = report.summary;
   const groups = groupsOf(report, opts);
@@ -86,10 +84,7 @@ function text(report: PackReport, opts: FormatOptions): string {
   for (const g of groups) {
     const n = g.findings.length;
     out.push("", `  [${g.enforcement}] ${g.policy}: ${n} finding${n === 1 ? "" : "s"}`);
-    for (const f of g.findings.slice(0, TEXT_PER_GROUP))
-      out.push(`    ${where(f.resource)}: ${f.problem}`);
-    if (n > TEXT_PER_GROUP)
-      out.push(`    ... and ${n - TEXT_PER_GROUP} more (--format json lists all)`);
+    for (const f of g.findings) out.push(`    ${where(f.resource)}: ${f.problem}`);
     if (g.fix) out.push(`    Fix: ${g.fix}`);
   }
   if (report.exemptions.length) {

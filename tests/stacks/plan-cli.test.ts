@@ -132,8 +132,9 @@ test("mandatory policy violations make the plan exit 1", () => {
   );
   const r = plan(["--stack", "dev", "--out", path.join(tmp, "strict"), "--policy-config", pack]);
   expect(r.code).toBe(1);
+  expect(r.stdout).toMatch(/\[mandatory\] allowed-registries: \d+ findings\n/);
   expect(r.stdout).toMatch(
-    /\[mandatory\] allowed-registries: container "app" image ghcr.io\/auditflow\/audit-event-generator:0.4.2 comes from ghcr.io, not one of registry.internal/,
+    /\n {4}Deployment \S+: container "app" image ghcr.io\/auditflow\/audit-event-generator:0.4.2 comes from ghcr.io, not one of registry.internal\n/,
   );
   expect(r.stderr).toMatch(/mandatory policy violation\(s\); stack dev must not be applied/);
 });
