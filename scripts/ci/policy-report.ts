@@ -74,12 +74,14 @@ function main(): number {
     return 2;
   }
   const stackFile = values["config-file"] ?? `Pulumi.${stack}.yaml`;
-  const markdown = formatReport(report, "markdown");
+  const markdown = formatReport(report, "markdown", {
+    fullReport: `the \`policy-report-${stack}\` artifact of this run (report.json, report.sarif)`,
+  });
   fs.writeFileSync(path.join(out, "report.md"), `${markdown}\n`);
   fs.writeFileSync(path.join(out, "comment.md"), commentBody(stack, markdown, report));
   fs.writeFileSync(
     path.join(out, "report.sarif"),
-    formatReport(report, "sarif", () => stackFile),
+    formatReport(report, "sarif", { artifact: () => stackFile }),
   );
   fs.writeFileSync(path.join(out, "report.json"), formatReport(report, "json"));
   process.stdout.write(
