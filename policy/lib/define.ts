@@ -21,6 +21,7 @@ import {
   nameOf,
   namespaceOf,
   Workload,
+  WORKLOAD_KINDS,
   workloadOf,
 } from "./k8s";
 
@@ -239,19 +240,52 @@ export function resourcePolicy<C extends object = object>(
   return policy;
 }
 
-/** A plain copy of a property value (reading a value unknown in preview throws the engine's error). */
+/**
+ * A plain copy of properties read through the runtime's proxies. A value unknown until apply
+ * (preview) stays unknown: reading it from the copy throws the runtime's error again, so a policy
+ * that needs it is skipped with the engine's notice and one that does not is unaffected.
+ */
 function plainCopy<T>(v: T): T {
-  return JSON.parse(JSON.stringify(v)) as T;
+  if (typeof v !== "object" || v === null) return v;
+  const out: K8sObject = Array.isArray(v) ? [] : {};
+  for (const key of Object.keys(v)) {
+    let value: unknown;
+    try {
+      value = (v as K8sObject)[key];
+    } catch (e) {
+      Object.defineProperty(out, key, {
+        enumerable: true,
+        configurable: true,
+        get: () => {
+          throw e;
+        },
+      });
+      continue;
+    }
+    out[key] = plainCopy(value);
+  }
+  return out as T;
 }
+
+/** Whether the key holds a value unknown until apply (an accessor left by plainCopy). */
+const unknownAt = (o: K8sObject, key: string) =>
+  Object.getOwnPropertyDescriptor(o, key)?.get !== undefined;
 
 /**
  * Writes into `target` only what differs between `before` and `after`, key by key and index by
  * index. The engine hands remediations a proxy that unwraps secrets on read and keeps a replaced
  * secret secret on write, so assigning only changed leaves keeps every other secret encrypted.
+ * Values still unknown are left alone.
  */
 function applyChanges(target: K8sObject, before: K8sObject, after: K8sObject): void {
   for (const key of Object.keys(before)) if (!(key in after)) delete target[key];
-  for (const [key, value] of Object.entries(after)) {
+  for (const key of Object.keys(after)) {
+    if (unknownAt(after, key)) continue;
+    const value: unknown = after[key];
+    if (unknownAt(before, key)) {
+      target[key] = value;
+      continue;
+    }
     const old: unknown = before[key];
     const sameShape =
       typeof old === "object" &&
@@ -261,7 +295,16 @@ function applyChanges(target: K8sObject, before: K8sObject, after: K8sObject): v
       Array.isArray(old) === Array.isArray(value) &&
       (!Array.isArray(old) || old.length === (value as unknown[]).length);
     if (sameShape) applyChanges(target[key] as K8sObject, old as K8sObject, value as K8sObject);
-    else if (JSON.stringify(old) !== JSON.stringify(value)) target[key] = value;
+    else if (!sameValue(old, value)) target[key] = value;
+  }
+}
+
+/** Deep equality of plain values (no value unknown inside: those differ from any other). */
+function sameValue(a: unknown, b: unknown): boolean {
+  try {
+    return JSON.stringify(a) === JSON.stringify(b);
+  } catch {
+    return false;
   }
 }
 
@@ -275,6 +318,10 @@ function remediation<C>(
 ): NonNullable<ResourceValidationPolicy["remediateResource"]> {
   const remediate = def.remediate!;
   return (args) => {
+    // Not a Kubernetes object of the policy's kinds: nothing to read (nor to copy).
+    const kind = kindOf(args.type);
+    if (!kind || (def.kinds && !def.kinds.includes(kind))) return undefined;
+    if (def.workloads && !(WORKLOAD_KINDS as readonly string[]).includes(kind)) return undefined;
     const plain = plainCopy(args.props) as K8sObject;
     const hit = applies(def, args.type, plain);
     if (!hit) return undefined;

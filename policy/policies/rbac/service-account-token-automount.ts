@@ -1,4 +1,4 @@
-import { K8sObject, workloadOf } from "../../lib/k8s";
+import { K8sObject, WORKLOAD_KINDS, workloadOf } from "../../lib/k8s";
 import { resourcePolicy } from "../../lib/define";
 
 /** Pods carry this label when they talk to the Kubernetes API and so need a token. */
@@ -15,6 +15,7 @@ export const serviceAccountTokenAutomount = resourcePolicy({
   equivalents: {
     polaris: ["automountServiceAccountToken"],
   },
+  kinds: ["ServiceAccount", ...WORKLOAD_KINDS],
   check: ({ kind, props, workload }) => {
     if (kind === "ServiceAccount") {
       if (props.metadata?.labels?.[API_ACCESS_LABEL] === "true") return [];
