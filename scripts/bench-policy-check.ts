@@ -6,7 +6,7 @@
  * Writes a corpus of real-looking multi-document YAML files to a temporary directory (the mixed
  * workloads, Services, NetworkPolicies, RBAC, ConfigMaps and Ingresses of bench:policy, compliant
  * and broken), then times each tool's whole process on it: kube-score v1.20.0 (built from its Go
- * module into ~/.cache/auditflow by scripts/install-kube-score.sh) and the compiled policy:check
+ * module into ~/.cache/auditflow by scripts/install-go-tools.sh kube-score) and the compiled policy:check
  * (node scripts/run-built.js policy-check, what `npm run policy:check` runs after with-node.sh).
  * Prints the median wall time of each, the ratio, the start-up of each on a one-object file, and
  * where policy:check's time goes (its --timings).
@@ -59,11 +59,15 @@ function main(): void {
     },
   });
   const rounds = Number(values.rounds);
-  const kubeScore = execFileSync("bash", ["scripts/install-kube-score.sh"], { cwd: root })
+  execFileSync("bash", ["scripts/install-go-tools.sh", "kube-score"], {
+    cwd: root,
+    stdio: "inherit",
+  });
+  const kubeScore = execFileSync("bash", ["scripts/install-go-tools.sh", "--path", "kube-score"], {
+    cwd: root,
+  })
     .toString()
-    .trim()
-    .split("\n")
-    .pop()!;
+    .trim();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-policy-check-"));
   try {
     fs.mkdirSync(path.join(dir, "corpus"));

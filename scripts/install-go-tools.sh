@@ -3,12 +3,15 @@
 # proxy, into a per-user cache keyed by version (a warm cache makes each build a no-op):
 #   - trivy      (github.com/aquasecurity/trivy, misconfiguration scan of Dockerfiles and manifests)
 #   - actionlint (github.com/rhysd/actionlint, GitHub Actions workflow checks)
-# Usage: install-go-tools.sh [trivy|actionlint]...   (default: all)
+#   - kube-score (github.com/zegl/kube-score, the linter `npm run bench:policy-check` compares with;
+#                 built only when named)
+# Usage: install-go-tools.sh [trivy|actionlint|kube-score]...   (default: trivy and actionlint)
 #        install-go-tools.sh --path <tool>           (prints the binary's path, builds nothing)
 set -euo pipefail
 
 TRIVY_VERSION=v0.74.0
 ACTIONLINT_VERSION=v1.7.12
+KUBE_SCORE_VERSION=v1.20.0
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/auditflow"
 
 # Trivy's encoding/json/v2 use needs the Go toolchain's jsonv2 experiment (as its own build does).
@@ -20,13 +23,15 @@ module_of() {
   case "$1" in
     trivy) echo "github.com/aquasecurity/trivy/cmd/trivy@$TRIVY_VERSION" ;;
     actionlint) echo "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION" ;;
-    *) echo "install-go-tools: unknown tool '$1' (allowed: trivy, actionlint)" >&2; exit 2 ;;
+    kube-score) echo "github.com/zegl/kube-score/cmd/kube-score@$KUBE_SCORE_VERSION" ;;
+    *) echo "install-go-tools: unknown tool '$1' (allowed: trivy, actionlint, kube-score)" >&2; exit 2 ;;
   esac
 }
 dir_of() {
   case "$1" in
     trivy) echo "$cache/trivy-$TRIVY_VERSION" ;;
     actionlint) echo "$cache/actionlint-$ACTIONLINT_VERSION" ;;
+    kube-score) echo "$cache/kube-score-$KUBE_SCORE_VERSION" ;;
     *) module_of "$1" ;;
   esac
 }
