@@ -512,6 +512,13 @@ export const serviceEndpoints = Object.fromEntries(
 );
 /** The platform's public URLs. */
 export const publicUrls = [...ing.hosts, ...(ing.internalHosts ?? [])].map((h) => `https://${h}/`);
+/**
+ * The image each service runs, and its digest (null when the reference has only a tag). Every
+ * update records these in the stack's history, where `npm run rollback` finds the previous image.
+ */
+export const serviceImages = Object.fromEntries(
+  Object.entries(services).map(([n, s]) => [n, { image: s.image, digest: s.digest }]),
+);
 export const cluster = {
   provisioning: config.cluster.provisioning,
   nodes: config.cluster.nodes.map((n) => `${n.name} (${n.role}, ${n.arch})`),

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Connection, connectionEgress, connectionEnv } from "../contracts";
 import type { ResourceSizes } from "../security/namespace";
+import { parseImage } from "../lib/image";
 import { recommendedLabels, selectorLabels } from "../lib/labels";
 import { AnalysisRule, renderRules, RULES_DIR } from "./analysis-rules";
 import { ServiceName, ServiceTraits } from "./catalog";
@@ -107,6 +108,10 @@ export class AuditFlowService extends pulumi.ComponentResource {
   public readonly peer: Peer;
   /** The underlying workload. */
   public readonly workload: Workload;
+  /** The image reference the service runs. */
+  public readonly image: pulumi.Output<string>;
+  /** Its digest (`sha256:...`), or null when the reference has only a tag. */
+  public readonly digest: pulumi.Output<string | null>;
   /** Name of the rules ConfigMap; undefined without rules. */
   public readonly rulesConfigMap?: pulumi.Output<string>;
 
@@ -141,6 +146,11 @@ export class AuditFlowService extends pulumi.ComponentResource {
       );
     }
     const t = args.traits;
+    this.image = pulumi.output(args.image);
+    this.digest = this.image.apply((ref) => {
+      const parsed = parseImage(ref);
+      return ("digest" in parsed && parsed.digest) || null;
+    });
     const http = (path: string) => ({ httpGet: { path, port: "http" } });
     this.port = t.port;
     // The rules ConfigMap has a stable name: the pod template refers to the name only, so a rules
@@ -235,6 +245,6 @@ export class AuditFlowService extends pulumi.ComponentResource {
     );
     this.host = this.workload.host!;
     this.peer = this.workload.peer;
-    this.registerOutputs({ host: this.host });
+    this.registerOutputs({ host: this.host, image: this.image, digest: this.digest });
   }
 }
