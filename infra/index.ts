@@ -211,7 +211,10 @@ const postgres = new Postgres(
   },
   opts,
 );
-new PostgresBackup(
+/** The image a service runs: its build's digest reference, else the stack's image, else the default. */
+const imageOf = (s: ServiceName) =>
+  builtImages[s]?.ref ?? config.services.find((x) => x.name === s)?.image ?? auditflowImages[s];
+const backups = new PostgresBackup(
   BACKUP,
   {
     namespace: dataNs.name,
@@ -224,6 +227,7 @@ new PostgresBackup(
       port: postgres.port,
       peer: postgres.peer,
       secretName: postgres.secretName,
+      server: postgres.workload.workload,
     },
     databases: usersOf("postgres").map(databaseName),
     schedule: data.backups.schedule,
@@ -239,6 +243,12 @@ new PostgresBackup(
       prefix: data.backups.offsite.prefix ?? `auditflow/${config.stack}`,
       secretAccessKey: config.backupOffsiteSecretKey!,
     },
+    // A fresh backup of each migrated service's database for every new image, before its migration.
+    preMigration: migrated.map((s) => ({
+      service: s,
+      database: databaseName(s),
+      rollout: imageOf(s),
+    })),
   },
   opts,
 );
@@ -316,7 +326,7 @@ for (const service of SERVICE_NAMES) {
   const traits = catalog[service];
   const built = builtImages[service];
   // A built image is referenced by its digest, never by a tag.
-  const image = built?.ref ?? spec.image ?? auditflowImages[service];
+  const image = imageOf(service);
   const version = built ? config.build!.release : undefined;
   const migration = traits.migrationCommand
     ? new Migration(
@@ -328,6 +338,8 @@ for (const service of SERVICE_NAMES) {
           version,
           command: traits.migrationCommand,
           database: pgbouncer.connections[service]!,
+          // The migration runs only after this rollout's backup of the database succeeded.
+          after: [backups.preMigrationJobs[service]!],
         },
         opts,
       )
@@ -360,8 +372,10 @@ for (const service of SERVICE_NAMES) {
       connections: connectionsFor(service),
       callers: traits.calledBy.map(servicePeer),
       upstreams,
+      // A new version rolls out only on a migrated schema (the Deployment itself waits).
+      after: migration ? [migration.job] : [],
     },
-    { ...opts, dependsOn: migration ? [migration.job] : [] },
+    opts,
   );
 }
 

@@ -63,6 +63,11 @@ export interface AuditFlowServiceArgs {
   rules?: readonly AnalysisRule[];
   /** Namespace whose pods (Prometheus) may scrape the metrics port. Defaults to "monitoring". */
   metricsNamespace?: string;
+  /**
+   * What the Deployment waits for, e.g. the service's migration Job: Pulumi rolls out a new version
+   * only after it succeeded. Defaults to nothing.
+   */
+  after?: pulumi.Resource[];
   /** Container requests and limits. Required. */
   resources: ResourceSizes;
   /** Node names and/or architecture to run on. Defaults to anywhere. */
@@ -179,6 +184,7 @@ export class AuditFlowService extends pulumi.ComponentResource {
         identity: { name: args.service, component: t.component, version: args.version },
         replicas: args.replicas,
         autoscaling: args.autoscaling,
+        dependsOn: args.after,
         placement: args.placement,
         terminationGracePeriodSeconds: terminationGraceSeconds(t),
         progressDeadlineSeconds: progressDeadlineSeconds(t),

@@ -152,6 +152,11 @@ export interface WorkloadArgs {
   placement?: { nodes?: readonly string[]; arch?: "arm64" | "amd64" };
   /** Annotations on the pod template (for example Prometheus scrape hints). Defaults to none. */
   podAnnotations?: Record<string, pulumi.Input<string>>;
+  /**
+   * Resources the Deployment, StatefulSet or Job waits for (its `dependsOn`), e.g. the migration
+   * Job a Deployment's new version needs, or the backup a migration needs. Defaults to none.
+   */
+  dependsOn?: pulumi.Resource[];
   /** Seconds the pods get to shut down. Defaults to 30. */
   terminationGracePeriodSeconds?: number;
   /**
@@ -380,7 +385,7 @@ function deployment(w: WorkloadParts): k8s.apps.v1.Deployment {
         template: w.template,
       },
     },
-    { parent: w.parent },
+    { parent: w.parent, dependsOn: args.dependsOn },
   );
   if (args.autoscaling) autoscaler(w, d, args.autoscaling);
   return d;
@@ -470,7 +475,7 @@ function statefulSet(w: WorkloadParts): k8s.apps.v1.StatefulSet {
           : undefined,
       },
     },
-    { parent: w.parent },
+    { parent: w.parent, dependsOn: args.dependsOn },
   );
 }
 
@@ -493,7 +498,11 @@ function job(w: WorkloadParts): k8s.batch.v1.Job {
         template: w.template,
       },
     },
-    { parent: w.parent, customTimeouts: wait ? { create: wait, update: wait } : undefined },
+    {
+      parent: w.parent,
+      dependsOn: w.args.dependsOn,
+      customTimeouts: wait ? { create: wait, update: wait } : undefined,
+    },
   );
 }
 

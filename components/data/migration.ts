@@ -21,6 +21,11 @@ export interface MigrationArgs {
   database: PostgresConnection;
   /** Seconds before the Job is failed. Defaults to 600. */
   timeoutSeconds?: number;
+  /**
+   * What the Job waits for, e.g. this rollout's pre-migration backup: Pulumi runs the migration
+   * only after they succeeded. Defaults to nothing.
+   */
+  after?: pulumi.Resource[];
 }
 
 /** The app name of a service's migration Job (its pods' selector). */
@@ -68,6 +73,7 @@ export class Migration extends pulumi.ComponentResource {
         },
         kind: "Job",
         replicas: 1,
+        dependsOn: args.after,
         job: {
           backoffLimit: 2,
           ttlSecondsAfterFinished: 86400,

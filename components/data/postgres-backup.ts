@@ -19,6 +19,11 @@ export interface PostgresBackupArgs {
     port: number;
     peer: Peer;
     secretName: pulumi.Input<string>;
+    /**
+     * The server's StatefulSet: pre-migration backups start only once Pulumi saw it ready (on a
+     * fresh stack they would otherwise race the server). Defaults to none.
+     */
+    server?: pulumi.Resource;
   };
   /**
    * The backup image (components/images/postgres-backup), usually the digest reference of the
@@ -46,7 +51,30 @@ export interface PostgresBackupArgs {
   verifyIdentity: pulumi.Input<string>;
   /** Off-site copy of every backup to an S3-compatible store. Defaults to none (local volume only). */
   offsite?: BackupOffsite;
+  /**
+   * Backups taken right before a service's schema migration, one Job per entry (see
+   * `preMigrationJobs`). Defaults to none.
+   */
+  preMigration?: readonly PreMigrationBackup[];
 }
+
+/** A backup of one service's database for one rollout, taken before its migration runs. */
+export interface PreMigrationBackup {
+  /** The service whose migration waits for it (DNS-1123 label). Required. */
+  service: string;
+  /** Its database; must be one of `databases`. Required. */
+  database: string;
+  /**
+   * What identifies the rollout, normally the service's image reference: it is written into the
+   * Job's pod template, so a new rollout replaces the Job and a new backup is taken. Required.
+   */
+  rollout: pulumi.Input<string>;
+}
+
+/** Pre-migration backups kept per service (their own directory, apart from the nightly ones). */
+export const PRE_MIGRATION_KEEP = 3;
+/** Seconds a pre-migration backup may take before its Job fails (and stops the rollout). */
+export const PRE_MIGRATION_DEADLINE_SECONDS = 1800;
 
 /** An S3-compatible store that receives a copy of every backup (path-style URLs, SigV4). */
 export interface BackupOffsite {
@@ -113,6 +141,13 @@ export class PostgresBackup extends pulumi.ComponentResource {
     return { podLabels: selectorLabels({ name }) };
   }
 
+  /**
+   * The pre-migration backup Job of each service in `preMigration`, for the migration's
+   * `dependsOn`: Pulumi waits for the Job to succeed, and when it fails (pg_dump, encryption or the
+   * off-site copy), `pulumi up` stops there and neither the migration nor the new version runs.
+   */
+  public readonly preMigrationJobs: Readonly<Record<string, k8s.batch.v1.Job>>;
+
   constructor(name: string, args: PostgresBackupArgs, opts?: pulumi.ComponentResourceOptions) {
     super("auditflow:data:PostgresBackup", name, {}, opts);
     const fail = (m: string): never => {
@@ -129,6 +164,14 @@ export class PostgresBackup extends pulumi.ComponentResource {
     for (const r of args.recipients)
       if (!ageRecipientPattern.test(r)) fail(`recipient "${r}" is not an age public key (age1...)`);
     const offsite = args.offsite && offsiteTarget(args.offsite, fail);
+    for (const p of args.preMigration ?? []) {
+      if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(p.service))
+        fail(`preMigration service "${p.service}" must be a DNS-1123 label`);
+      if (!args.databases.includes(p.database))
+        fail(
+          `preMigration database "${p.database}" of ${p.service} is not one of databases (${args.databases.join(", ")})`,
+        );
+    }
 
     const identity = { name, component: "backup" };
     const labels = recommendedLabels(identity);
@@ -181,6 +224,42 @@ export class PostgresBackup extends pulumi.ComponentResource {
       BACKUP_DIR: "/backups",
       ...(offsite ? this.offsiteEnv(name, meta, offsite) : {}),
     };
+    /** The pod of every backup Job: the backup image, the scripts and the backup volume. */
+    const backupPod = (
+      container: string,
+      script: ShellScript<EnvContract>,
+      env: k8s.types.input.core.v1.EnvVar[],
+      withKey: boolean,
+    ) =>
+      compliantPodSpec({
+        serviceAccountName: sa.metadata.name,
+        runAsUser: 70,
+        restartPolicy: "Never",
+        containers: [
+          {
+            name: container,
+            image: args.image ?? ownImages.postgresBackup.prebuilt,
+            command: ["sh", `/scripts/${script.name}`],
+            env,
+            resources: {
+              requests: { cpu: "50m", memory: "48Mi" },
+              limits: { cpu: "500m", memory: "128Mi" },
+            },
+            volumeMounts: [
+              { name: "scripts", mountPath: "/scripts", readOnly: true },
+              { name: "backups", mountPath: "/backups" },
+              ...(withKey ? [{ name: "key", mountPath: "/keys", readOnly: true }] : []),
+            ],
+          },
+        ],
+        volumes: [
+          { name: "scripts", configMap: { name: scripts.metadata.name } },
+          { name: "backups", persistentVolumeClaim: { claimName: pvc.metadata.name } },
+          ...(withKey
+            ? [{ name: "key", secret: { secretName: key.metadata.name, defaultMode: 0o400 } }]
+            : []),
+        ],
+      });
     const cronJob = (
       suffix: string,
       schedule: string,
@@ -205,40 +284,7 @@ export class PostgresBackup extends pulumi.ComponentResource {
                 activeDeadlineSeconds: 3 * 3600,
                 template: {
                   metadata: { labels },
-                  spec: compliantPodSpec({
-                    serviceAccountName: sa.metadata.name,
-                    runAsUser: 70,
-                    restartPolicy: "Never",
-                    containers: [
-                      {
-                        name: suffix,
-                        image: args.image ?? ownImages.postgresBackup.prebuilt,
-                        command: ["sh", `/scripts/${script.name}`],
-                        env,
-                        resources: {
-                          requests: { cpu: "50m", memory: "48Mi" },
-                          limits: { cpu: "500m", memory: "128Mi" },
-                        },
-                        volumeMounts: [
-                          { name: "scripts", mountPath: "/scripts", readOnly: true },
-                          { name: "backups", mountPath: "/backups" },
-                          ...(withKey ? [{ name: "key", mountPath: "/keys", readOnly: true }] : []),
-                        ],
-                      },
-                    ],
-                    volumes: [
-                      { name: "scripts", configMap: { name: scripts.metadata.name } },
-                      { name: "backups", persistentVolumeClaim: { claimName: pvc.metadata.name } },
-                      ...(withKey
-                        ? [
-                            {
-                              name: "key",
-                              secret: { secretName: key.metadata.name, defaultMode: 0o400 },
-                            },
-                          ]
-                        : []),
-                    ],
-                  }),
+                  spec: backupPod(suffix, script, env, withKey),
                 },
               },
             },
@@ -269,6 +315,52 @@ export class PostgresBackup extends pulumi.ComponentResource {
         MONITORING_ROLE,
       }),
       true,
+    );
+
+    // Pre-migration backups: the same script, one database, their own directory (the nightly
+    // retention and verification only look at timestamped directories directly under /backups),
+    // and their own off-site prefix.
+    const preMigrationJob = (p: PreMigrationBackup) =>
+      new k8s.batch.v1.Job(
+        `${name}-pre-${p.service}`,
+        {
+          metadata: meta,
+          spec: {
+            backoffLimit: 1,
+            ttlSecondsAfterFinished: 86400,
+            activeDeadlineSeconds: PRE_MIGRATION_DEADLINE_SECONDS,
+            template: {
+              // The rollout is part of the (immutable) pod template, so a new rollout replaces the
+              // Job and takes a new backup; an unchanged one keeps the finished Job.
+              metadata: { labels, annotations: { "auditflow.dev/rollout": p.rollout } },
+              spec: backupPod(
+                "pre-migration",
+                backupScript,
+                backupScript.containerEnv({
+                  ...common,
+                  BACKUP_DIR: `/backups/pre-migration/${p.service}`,
+                  ...(offsite ? { OFFSITE_URL: `${offsite.url}/pre-migration/${p.service}` } : {}),
+                  BACKUP_DATABASES: p.database,
+                  BACKUP_KEEP: String(PRE_MIGRATION_KEEP),
+                  BACKUP_RECIPIENTS: args.recipients.join(" "),
+                }),
+                false,
+              ),
+            },
+          },
+        },
+        {
+          parent: this,
+          dependsOn: args.postgres.server ? [args.postgres.server] : [],
+          // Pulumi waits a minute past the Kubernetes deadline, so it reports Kubernetes' reason.
+          customTimeouts: {
+            create: `${PRE_MIGRATION_DEADLINE_SECONDS + 60}s`,
+            update: `${PRE_MIGRATION_DEADLINE_SECONDS + 60}s`,
+          },
+        },
+      );
+    this.preMigrationJobs = Object.fromEntries(
+      (args.preMigration ?? []).map((p) => [p.service, preMigrationJob(p)]),
     );
 
     new k8s.networking.v1.NetworkPolicy(

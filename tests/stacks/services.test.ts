@@ -15,9 +15,43 @@ const serviceDeployments = (rs: RecordedResource[]) =>
 
 describe.each(["dev", "staging", "prod"])("stack %s", (stack) => {
   let rs: RecordedResource[];
+  let outputs: Record<string, unknown>;
   const services = rawConfig(stack).services as any[];
   beforeAll(async () => {
-    rs = (await planStack(stack)).resources;
+    ({ resources: rs, outputs } = await planStack(stack));
+  });
+
+  test("a migration waits for this rollout's backup of the service's database, and the service for its migration", () => {
+    const byName = (type: string, name: string) =>
+      rs.find((r) => r.type === type && r.name === name)!;
+    const backup = byName("kubernetes:batch/v1:Job", "postgres-backup-pre-audit-log-analysis");
+    const migrate = byName("kubernetes:batch/v1:Job", "audit-log-analysis-migrate");
+    const deployment = byName("kubernetes:apps/v1:Deployment", "audit-log-analysis");
+    const postgres = byName("kubernetes:apps/v1:StatefulSet", "postgres");
+    expect(backup.request.dependencies).toContain(postgres.urn);
+    expect(migrate.request.dependencies).toContain(backup.urn);
+    expect(deployment.request.dependencies).toContain(migrate.urn);
+    const image = spec(deployment).template.spec.containers[0].image;
+    expect(spec(backup).template.metadata.annotations).toEqual({ "auditflow.dev/rollout": image });
+    expect(spec(migrate).template.spec.containers[0].image).toBe(image);
+    // Only services that migrate get a pre-migration backup.
+    expect(
+      ofKind(rs, "Job")
+        .map((j) => j.name)
+        .filter((n) => n.startsWith("postgres-backup-pre-")),
+    ).toEqual(["postgres-backup-pre-audit-log-analysis"]);
+  });
+
+  test("exports every service's image and digest for rollbacks", () => {
+    const images = outputs.serviceImages as Record<
+      string,
+      { image: string; digest: string | null }
+    >;
+    expect(Object.keys(images).sort()).toEqual([...SERVICE_NAMES].sort());
+    for (const d of serviceDeployments(rs)) {
+      const ref = spec(d).template.spec.containers[0].image;
+      expect(images[d.name]).toEqual({ image: ref, digest: ref.split("@")[1] ?? null });
+    }
   });
 
   test("audit-log-analysis reads the stack's rules from a stably named ConfigMap directory", () => {
