@@ -281,9 +281,14 @@ test("bad configuration stops the program before any resource is created", async
 test("the dev data layer fits in 768 MiB of memory limits on its 4 GiB Raspberry Pi", async () => {
   const { sizing } = await import("../../scripts/plan");
   const rs = (await planStack("dev")).resources;
-  const data = sizing(rs).get("auditflow-data")!;
+  // The pre-migration backup runs for a minute per rollout, like the nightly backup CronJobs the
+  // sizing leaves out: the long-running layer keeps to the budget, and with it the namespace's
+  // quota (1536Mi of limits in dev) still admits the Job.
+  const transient = (r: (typeof rs)[number]) => r.name.startsWith("postgres-backup-pre-");
+  const data = sizing(rs.filter((r) => !transient(r))).get("auditflow-data")!;
   expect(data.mem[1]).toBeLessThanOrEqual(768 * 2 ** 20);
   expect(data.mem[1]).toBeGreaterThan(512 * 2 ** 20);
+  expect(sizing(rs).get("auditflow-data")!.mem[1]).toBeLessThanOrEqual(1536 * 2 ** 20);
 });
 
 test("the services reach their data only through PgBouncer, Redis and RabbitMQ contracts", async () => {
