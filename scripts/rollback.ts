@@ -53,14 +53,19 @@ function pulumi(args: string[], opts: SpawnSyncOptions = {}): string {
 
 const json = (args: string[]): unknown => JSON.parse(pulumi(args));
 
-/** Index of the service in the stack file's services list (for `config set --path`). */
-function serviceIndex(stack: string, service: string): number {
+/**
+ * Index of the service in the stack file's services list (for `config set --path`), and whether
+ * the entry builds its image (then the build key goes: a service has an image or a build).
+ */
+function serviceEntry(stack: string, service: string): { index: number; built: boolean } {
   const doc = parse(fs.readFileSync(stackFile(stack), "utf8")) as {
-    config: Record<string, { name: string }[]>;
+    config: Record<string, { name: string; build?: unknown }[]>;
   };
-  const i = (doc.config[`${PROJECT}:services`] ?? []).findIndex((s) => s.name === service);
-  if (i < 0) throw new UsageError(`Pulumi.${stack}.yaml has no services entry named ${service}`);
-  return i;
+  const entries = doc.config[`${PROJECT}:services`] ?? [];
+  const index = entries.findIndex((s) => s.name === service);
+  if (index < 0)
+    throw new UsageError(`Pulumi.${stack}.yaml has no services entry named ${service}`);
+  return { index, built: entries[index]!.build !== undefined };
 }
 
 function main(argv: string[]): void {
@@ -71,7 +76,7 @@ function main(argv: string[]): void {
     throw new UsageError((e as Error).message);
   }
   const { stack, service } = args;
-  const index = serviceIndex(stack, service);
+  const { index, built } = serviceEntry(stack, service);
   const current = (
     json(["stack", "output", "--stack", stack, "--json", "serviceImages"]) as Record<
       string,
@@ -113,9 +118,17 @@ function main(argv: string[]): void {
     console.log("dry run: config and cluster unchanged");
     return;
   }
-  pulumi(["config", "set", "--stack", stack, "--path", `services[${index}].image`, target.image], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const quiet: SpawnSyncOptions = { stdio: ["ignore", "pipe", "pipe"] };
+  if (built) {
+    pulumi(["config", "rm", "--stack", stack, "--path", `services[${index}].build`], quiet);
+    console.log(
+      `Pulumi.${stack}.yaml: services[${index}].build removed (restore it to roll forward)`,
+    );
+  }
+  pulumi(
+    ["config", "set", "--stack", stack, "--path", `services[${index}].image`, target.image],
+    quiet,
+  );
   console.log(`Pulumi.${stack}.yaml: services[${index}].image = ${target.image} (commit this)`);
   pulumi(
     [
