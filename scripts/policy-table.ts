@@ -1,6 +1,7 @@
 /**
- * Prints the README's policy table from the pack itself: every policy with its theme, what it
- * checks, its level per stack, and the equivalent Polaris / kube-linter / kube-score checks.
+ * Prints the README's policy table from the pack itself: every policy with its theme, severity,
+ * what it checks and why (with a link), its level per stack, and the equivalent Polaris /
+ * kube-linter / kube-score checks.
  *
  *   npm run --silent docs:policies
  */
@@ -24,8 +25,11 @@ const rows = policies.map((p) => {
     ...(m.equivalents.kubeScore ?? []).map((x) => `kube-score \`${x}\``),
   ];
   const levels = configs.map((c) => level(c, p.name)).join(" / ");
-  return `| \`${p.name}\` | ${m.theme}${m.stack ? " (stack)" : ""} | ${m.description.replace(/\|/g, "\\|")} | ${levels} | ${eq.join(", ") || "—"} |`;
+  const cell = (t: string) => t.replace(/\|/g, "\\|");
+  return `| \`${p.name}\` | ${m.theme}${m.stack ? " (stack)" : ""} | ${m.severity} | ${cell(m.description)} | ${cell(m.rationale)} ([more](${m.link})) | ${levels} | ${eq.join(", ") || "—"} |`;
 });
-console.log("| Policy | Theme | What it checks | dev / staging / prod | Equivalent checks |");
-console.log("| --- | --- | --- | --- | --- |");
+console.log(
+  "| Policy | Theme | Severity | What it checks | Why | dev / staging / prod | Equivalent checks |",
+);
+console.log("| --- | --- | --- | --- | --- | --- | --- |");
 for (const r of rows) console.log(r);

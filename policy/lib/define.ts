@@ -36,6 +36,9 @@ export type Theme =
   | "secrets"
   | "metadata";
 
+/** How much a violation matters, for reviewers who must prioritise. */
+export type Severity = "critical" | "high" | "medium" | "low";
+
 /** Equivalent checks in the linters Kubernetes users compare a policy set with. */
 export interface Equivalents {
   polaris?: string[];
@@ -54,6 +57,11 @@ export interface PolicyMeta {
   /** The fix said without this project's helpers and conventions, for objects it did not write. */
   genericFix?: string;
   equivalents: Equivalents;
+  severity: Severity;
+  /** Why the rule matters, one line. */
+  rationale: string;
+  /** Where to read more (Kubernetes documentation or the tool's own). */
+  link: string;
   /** Whether the policy can remediate (used only at the "remediate" level). */
   remediates: boolean;
   stack: boolean;
@@ -125,8 +133,19 @@ export function exemptionOf(
 export const registry = new Map<string, PolicyMeta>();
 
 function register<C>(def: Common<C>, kind: { remediates: boolean; stack: boolean }): void {
-  const { name, theme, description, fix, genericFix, equivalents } = def;
-  registry.set(name, { name, theme, description, fix, genericFix, equivalents, ...kind });
+  const { name, theme, description, fix, genericFix, equivalents, severity, rationale, link } = def;
+  registry.set(name, {
+    name,
+    theme,
+    description,
+    fix,
+    genericFix,
+    equivalents,
+    severity,
+    rationale,
+    link,
+    ...kind,
+  });
 }
 
 interface Common<C> {
@@ -137,6 +156,12 @@ interface Common<C> {
   /** The fix for objects this project did not write (no project helpers). Defaults to `fix`. */
   genericFix?: string;
   equivalents: Equivalents;
+  /** How much a violation matters: critical, high, medium or low. */
+  severity: Severity;
+  /** Why the rule matters, one line a reviewer reads next to a violation. */
+  rationale: string;
+  /** A link to where the rule is explained (https://...). */
+  link: string;
   /** Extra config properties (JSON schema) besides `exempt`. */
   config?: Record<string, unknown>;
   /** Typed view of getConfig(). */

@@ -11,5 +11,8 @@ export const readsInternal = resourcePolicy({
   description: "Reads a key the engine never sends.",
   fix: "do not read internal keys",
   equivalents: {},
+  severity: "low",
+  rationale: "A test fixture: it proves the runtime tier catches a divergent policy.",
+  link: "https://www.pulumi.com/docs/iac/using-pulumi/crossguard/",
   check: ({ props }) => (props.__defaults ? ["the object has internal defaults"] : []),
 });

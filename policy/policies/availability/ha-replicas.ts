@@ -4,6 +4,9 @@ import { stackPolicy } from "../../lib/define";
 export const haReplicas = stackPolicy<{ minReplicas?: number }>({
   name: "ha-replicas",
   theme: "availability",
+  severity: "high",
+  rationale: "A single replica in prod means every node drain or crash is an outage.",
+  link: "https://kubernetes.io/docs/concepts/workloads/pods/disruptions/",
   description:
     "Stateless workloads (Deployments) run at least minReplicas pods where the stack asks for high availability; an autoscaled one counts its HorizontalPodAutoscaler's minReplicas.",
   fix: "raise replicas (or the HorizontalPodAutoscaler's minReplicas) to at least the stack's minimum (and keep a PodDisruptionBudget)",

@@ -3,6 +3,9 @@ import { resourcePolicy } from "../../lib/define";
 export const pdbAllowsDisruption = resourcePolicy({
   name: "pdb-allows-disruption",
   theme: "availability",
+  severity: "high",
+  rationale: "A budget that allows no eviction blocks node drains and therefore upgrades.",
+  link: "https://kubernetes.io/docs/concepts/workloads/pods/disruptions/",
   description:
     "A PodDisruptionBudget allows at least one pod to be evicted (maxUnavailable 0 or minAvailable 100% blocks node drains).",
   fix: "use maxUnavailable: 1 (or a minAvailable below the replica count)",

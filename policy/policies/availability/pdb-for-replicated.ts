@@ -5,6 +5,9 @@ import { stackPolicy } from "../../lib/define";
 export const pdbForReplicated = stackPolicy({
   name: "pdb-for-replicated",
   theme: "availability",
+  severity: "medium",
+  rationale: "Without a budget a voluntary disruption may evict every replica at once.",
+  link: "https://kubernetes.io/docs/concepts/workloads/pods/disruptions/",
   description:
     "Every workload with more than one replica (or a HorizontalPodAutoscaler maximum above one) is covered by a PodDisruptionBudget.",
   fix: "add a PodDisruptionBudget (maxUnavailable: 1) selecting the workload's pods",

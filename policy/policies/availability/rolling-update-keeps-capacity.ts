@@ -3,6 +3,9 @@ import { resourcePolicy } from "../../lib/define";
 export const rollingUpdateKeepsCapacity = resourcePolicy({
   name: "rolling-update-keeps-capacity",
   theme: "availability",
+  severity: "medium",
+  rationale: "maxUnavailable above zero drops serving capacity during every rollout.",
+  link: "https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#rolling-update-deployment",
   description:
     "Deployments roll out with RollingUpdate and maxUnavailable 0, so serving capacity never drops during an update.",
   fix: "set strategy: {type: RollingUpdate, rollingUpdate: {maxUnavailable: 0, maxSurge: 1}}",

@@ -4,6 +4,9 @@ import { stackPolicy } from "../../lib/define";
 export const spreadReplicas = stackPolicy({
   name: "spread-replicas",
   theme: "availability",
+  severity: "medium",
+  rationale: "Replicas packed on one node all fail with that node.",
+  link: "https://kubernetes.io/docs/concepts/scheduling-eviction/topology-spread-constraints/",
   description:
     "Replicated workloads (more than one replica, or a HorizontalPodAutoscaler maximum above one) spread their pods across nodes (topology spread or pod anti-affinity on the hostname).",
   fix: "add a topologySpreadConstraint on kubernetes.io/hostname (or preferred pod anti-affinity) selecting the workload's pods",

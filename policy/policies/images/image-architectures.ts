@@ -25,6 +25,10 @@ function platformsOf(type: string, props: K8sObject): string[] | undefined {
 export const imageArchitectures = stackPolicy<{ architectures?: string[] }>({
   name: "image-architectures",
   theme: "images",
+  severity: "high",
+  rationale:
+    "An image without the node's architecture fails to start on that node (exec format error).",
+  link: "https://kubernetes.io/docs/concepts/containers/images/#container-images",
   description:
     "Images the program builds or pulls include every architecture the stack's nodes have.",
   fix: "add the missing linux/<arch> platform to the image build's platforms, or pin a pulled image whose manifest list has it",

@@ -4,6 +4,9 @@ import { resourcePolicy } from "../../lib/define";
 export const imagePullPolicy = resourcePolicy({
   name: "image-pull-policy",
   theme: "images",
+  severity: "low",
+  rationale: "Always pulling a pinned image only adds a registry dependency at every start.",
+  link: "https://kubernetes.io/docs/concepts/containers/images/#image-pull-policy",
   description:
     "Every container states its imagePullPolicy (IfNotPresent for pinned images, or Always); Never is refused.",
   fix: "set imagePullPolicy: IfNotPresent (pinned tag or digest) or Always on the container",

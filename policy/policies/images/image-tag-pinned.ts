@@ -5,6 +5,9 @@ import { resourcePolicy } from "../../lib/define";
 export const imageTagPinned = resourcePolicy({
   name: "image-tag-pinned",
   theme: "images",
+  severity: "high",
+  rationale: "A moving tag means the code that runs can change without any change to the stack.",
+  link: "https://kubernetes.io/docs/concepts/containers/images/#image-names",
   description:
     "Every image is pinned: an exact tag or a digest; no missing tag and never `latest`.",
   fix: "pin the image to an exact version (e.g. :1.4.2) or a digest (@sha256:...)",

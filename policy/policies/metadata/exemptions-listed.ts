@@ -7,6 +7,9 @@ import { annotatedExemptions, EXEMPT_REASON_ANNOTATION, resourcePolicy } from ".
 export const exemptionsListed = resourcePolicy({
   name: "exemptions-listed",
   theme: "metadata",
+  severity: "low",
+  rationale: "Listing every exemption keeps the exceptions visible to reviewers.",
+  link: "https://kubernetes.io/docs/concepts/overview/working-with-objects/annotations/",
   description:
     "Lists every exemption with its reason, so none is silent (advisory notice, never blocks).",
   fix: "nothing to fix: review that the reason still holds",

@@ -22,6 +22,10 @@ const CLUSTER_SCOPED = [
 export const noDefaultNamespace = resourcePolicy({
   name: "no-default-namespace",
   theme: "metadata",
+  severity: "medium",
+  rationale:
+    "Objects in default escape the quotas, policies and Pod Security labels of the platform's namespaces.",
+  link: "https://kubernetes.io/docs/concepts/overview/working-with-objects/namespaces/",
   description: "Namespaced objects name their namespace, and it is not `default`.",
   fix: "set metadata.namespace to the platform namespace the object belongs to",
   genericFix: "set metadata.namespace to a namespace of the application's own",

@@ -32,6 +32,9 @@ const REMOVED: Record<string, { removedIn: string; use: string }> = {
 export const noDeprecatedApi = resourcePolicy({
   name: "no-deprecated-api",
   theme: "metadata",
+  severity: "high",
+  rationale: "A removed API version fails the next Kubernetes upgrade.",
+  link: "https://kubernetes.io/docs/reference/using-api/deprecation-guide/",
   description:
     "No object uses an API version removed in the Kubernetes release the stacks' K3s runs (1.31).",
   fix: "move the object to the current API version named in the message",

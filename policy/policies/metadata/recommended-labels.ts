@@ -9,6 +9,9 @@ const REQUIRED = [
 export const recommendedLabels = resourcePolicy({
   name: "recommended-labels",
   theme: "metadata",
+  severity: "low",
+  rationale: "The recommended labels let tools and people find what an object belongs to.",
+  link: "https://kubernetes.io/docs/concepts/overview/working-with-objects/common-labels/",
   description: `Every object carries the recommended labels ${REQUIRED.join(", ")} (workloads also on their pod template).`,
   fix: "add the app.kubernetes.io/name, part-of and managed-by labels (the Workload helper sets them)",
   genericFix:

@@ -4,6 +4,9 @@ import { resourcePolicy } from "../../lib/define";
 export const selectorMatchesTemplate = resourcePolicy({
   name: "selector-matches-template",
   theme: "metadata",
+  severity: "high",
+  rationale: "A selector that does not match its template never gets ready pods.",
+  link: "https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#selector",
   description: "A workload's selector matches its own pod template labels.",
   fix: "make spec.selector.matchLabels a subset of spec.template.metadata.labels",
   equivalents: { kubeLinter: ["mismatching-selector"] },

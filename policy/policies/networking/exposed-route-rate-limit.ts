@@ -4,6 +4,9 @@ import { exposedRoutes, middlewaresByKey } from "../../lib/routes";
 export const exposedRouteRateLimit = stackPolicy({
   name: "exposed-route-rate-limit",
   theme: "networking",
+  severity: "medium",
+  rationale: "A public route without a rate limit lets one client exhaust the service.",
+  link: "https://doc.traefik.io/traefik/middlewares/http/ratelimit/",
   description:
     "Every route Traefik exposes (IngressRoute routes and Ingresses) passes through a rateLimit Middleware of the stack.",
   fix: "reference a Middleware with spec.rateLimit in the route's middlewares (or the Ingress's traefik.ingress.kubernetes.io/router.middlewares annotation)",

@@ -4,6 +4,9 @@ import { forwardsToBackends } from "../../lib/routes";
 export const exposedRouteTls = resourcePolicy({
   name: "exposed-route-tls",
   theme: "networking",
+  severity: "high",
+  rationale: "A public route without TLS sends credentials and data in clear text.",
+  link: "https://kubernetes.io/docs/concepts/services-networking/ingress/#tls",
   description:
     "Every Traefik IngressRoute that forwards to a backend terminates TLS (only a redirect may be served without it).",
   fix: "add spec.tls with the secretName of a cert-manager Certificate covering the route's hosts, and serve it on the websecure entry point",

@@ -4,6 +4,9 @@ import { resourcePolicy } from "../../lib/define";
 export const ingressTls = resourcePolicy({
   name: "ingress-tls",
   theme: "networking",
+  severity: "high",
+  rationale: "An Ingress without TLS sends credentials and data in clear text.",
+  link: "https://kubernetes.io/docs/concepts/services-networking/ingress/#tls",
   description: "Every Ingress serves its hosts over TLS.",
   fix: "add a spec.tls entry with a secretName covering every host of the Ingress",
   equivalents: {},

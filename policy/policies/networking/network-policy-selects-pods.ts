@@ -4,6 +4,9 @@ import { stackPolicy } from "../../lib/define";
 export const networkPolicySelectsPods = stackPolicy({
   name: "network-policy-selects-pods",
   theme: "networking",
+  severity: "medium",
+  rationale: "A NetworkPolicy that selects no pods protects nothing and misleads readers.",
+  link: "https://kubernetes.io/docs/concepts/services-networking/network-policies/",
   description:
     "A NetworkPolicy with a pod selector selects some pods of the stack (a typo in a label silently opens nothing).",
   fix: "correct the podSelector labels so they match the intended pods, or delete the policy",

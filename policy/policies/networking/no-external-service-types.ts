@@ -6,6 +6,10 @@ export const noExternalServiceTypes = resourcePolicy<{
 }>({
   name: "no-external-service-types",
   theme: "networking",
+  severity: "high",
+  rationale:
+    "NodePort and LoadBalancer Services expose pods outside the cluster, past the ingress.",
+  link: "https://kubernetes.io/docs/concepts/services-networking/service/#publishing-services-service-types",
   description:
     "Services are ClusterIP; NodePort and LoadBalancer only where the pack config allows them.",
   fix: "use a ClusterIP Service behind the Ingress, or allow the type in the pack config for this stack",

@@ -19,6 +19,9 @@ function served(g: PodGroup, services: Map<string | undefined, StackResource[]>)
 export const podSelectedByNetworkPolicy = stackPolicy({
   name: "pod-selected-by-network-policy",
   theme: "networking",
+  severity: "high",
+  rationale: "A pod no NetworkPolicy selects accepts traffic from anywhere in the cluster.",
+  link: "https://kubernetes.io/docs/concepts/services-networking/network-policies/",
   description:
     "Every workload's pods are selected by a NetworkPolicy that names them, unless they serve nothing and the namespace's default-deny already isolates them.",
   fix: "add a NetworkPolicy whose podSelector matches the pods and lists who may reach them",

@@ -5,6 +5,9 @@ import { stackPolicy } from "../../lib/define";
 export const serviceTargetPortExists = stackPolicy({
   name: "service-target-port-exists",
   theme: "networking",
+  severity: "medium",
+  rationale: "A Service port aimed at a port no pod exposes never connects.",
+  link: "https://kubernetes.io/docs/concepts/services-networking/service/#defining-a-service",
   description:
     "Every Service port's targetPort exists on the pods the Service selects (by name or number).",
   fix: "set targetPort to a port name or number the selected containers declare",

@@ -11,6 +11,9 @@ function probePort(p: K8sObject | undefined): string | number | undefined {
 export const probePortExists = resourcePolicy({
   name: "probe-port-exists",
   theme: "probes",
+  severity: "high",
+  rationale: "A probe on a port the container does not declare always fails.",
+  link: "https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/",
   description:
     "A probe's named port is declared on its container (numbered ports are taken as given).",
   fix: "name the port in the container's ports list, or point the probe at a declared port",

@@ -4,6 +4,9 @@ import { resourcePolicy } from "../../lib/define";
 export const readinessProbe = resourcePolicy({
   name: "readiness-probe",
   theme: "probes",
+  severity: "medium",
+  rationale: "Without a readiness probe traffic reaches pods before they can serve.",
+  link: "https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/",
   description: "Every container of a long-running workload has a readiness probe.",
   fix: "add a readinessProbe that fails while the container cannot serve (e.g. httpGet /readyz)",
   equivalents: {

@@ -4,6 +4,9 @@ import { stackPolicy } from "../../lib/define";
 export const noClusterAdminBinding = stackPolicy({
   name: "no-cluster-admin-binding",
   theme: "rbac",
+  severity: "critical",
+  rationale: "cluster-admin is every permission on every object; a leaked token owns the cluster.",
+  link: "https://kubernetes.io/docs/concepts/security/rbac-good-practices/#least-privilege",
   description: "Nothing is bound to cluster-admin, or to any ClusterRole with wildcard rules.",
   fix: "bind a Role or ClusterRole that grants only the permissions needed",
   equivalents: {

@@ -17,6 +17,10 @@ const RISKY: { resource: string; verbs: string[]; what: string }[] = [
 export const noRiskyRbacVerbs = resourcePolicy({
   name: "no-risky-rbac-verbs",
   theme: "rbac",
+  severity: "high",
+  rationale:
+    "exec, pod creation, escalate, bind and impersonate let a role gain permissions it was not given.",
+  link: "https://kubernetes.io/docs/concepts/security/rbac-good-practices/#privilege-escalation-risks",
   description:
     "No Role or ClusterRole grants pods/exec, pods/attach, create pods, nodes/proxy, escalate, bind or impersonate unless exempted.",
   fix: "remove the permission, or exempt the role with a policy.auditflow.dev/exempt-reason saying why it is needed",

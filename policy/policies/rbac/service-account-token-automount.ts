@@ -7,6 +7,9 @@ export const API_ACCESS_LABEL = "auditflow.dev/api-access";
 export const serviceAccountTokenAutomount = resourcePolicy({
   name: "service-account-token-automount",
   theme: "rbac",
+  severity: "medium",
+  rationale: "A mounted token a pod never uses is a free credential for whoever breaks into it.",
+  link: "https://kubernetes.io/docs/concepts/security/service-accounts/",
   description:
     "Pods and ServiceAccounts do not mount an API token unless the pod talks to the API (labelled auditflow.dev/api-access=true).",
   fix: "set automountServiceAccountToken: false on the pod spec (and ServiceAccount), or label the pod auditflow.dev/api-access=true if it uses the API",

@@ -5,6 +5,9 @@ import { resourcePolicy } from "../../lib/define";
 export const ephemeralStorageLimits = resourcePolicy({
   name: "ephemeral-storage-limits",
   theme: "resources",
+  severity: "low",
+  rationale: "A pod filling the node's disk gets every pod on that node evicted.",
+  link: "https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/#local-ephemeral-storage",
   description: "Every container sets an ephemeral-storage request and limit (opt-in).",
   fix: 'set resources.requests["ephemeral-storage"] and resources.limits["ephemeral-storage"] on the container',
   equivalents: { kubeScore: ["container-ephemeral-storage-request-and-limit"] },

@@ -5,6 +5,9 @@ import { resourcePolicy } from "../../lib/define";
 export const limitsNotBelowRequests = resourcePolicy({
   name: "limits-not-below-requests",
   theme: "resources",
+  severity: "high",
+  rationale: "A limit below its request is rejected by the API server.",
+  link: "https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/#requests-and-limits",
   description: "No container's limit is below its request (the API server would reject the pod).",
   fix: "raise the limit to at least the request, or lower the request",
   equivalents: { kubeScore: ["container-resources"] },

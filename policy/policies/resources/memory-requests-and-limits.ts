@@ -4,6 +4,9 @@ import { resourcePolicy } from "../../lib/define";
 export const memoryRequestsAndLimits = resourcePolicy({
   name: "memory-requests-and-limits",
   theme: "resources",
+  severity: "high",
+  rationale: "Without memory limits one leaking pod gets its neighbours OOM-killed.",
+  link: "https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/",
   description:
     "Every container, init containers included, sets a memory request and a memory limit.",
   fix: "set resources.requests.memory and resources.limits.memory (e.g. 128Mi and 256Mi) on the container",

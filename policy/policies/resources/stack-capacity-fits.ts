@@ -64,6 +64,9 @@ const fmtMem = (b: number) => `${Math.round(b / 2 ** 20)}Mi`;
 export const stackCapacityFits = stackPolicy<CapacityConfig>({
   name: "stack-capacity-fits",
   theme: "resources",
+  severity: "high",
+  rationale: "Pods whose requests do not fit the nodes stay Pending.",
+  link: "https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/#how-pods-with-resource-requests-are-scheduled",
   description:
     "The requests of every workload (DaemonSets times the nodes they run on; Deployments at their HorizontalPodAutoscaler maximum plus the rolling update's surge) fit the allocatable capacity the stack declares, per architecture.",
   fix: "lower requests or replicas, pin the workload to an architecture with room, or add nodes to the stack",

@@ -4,6 +4,9 @@ import { resourcePolicy } from "../../lib/define";
 export const noDuplicateEnv = resourcePolicy({
   name: "no-duplicate-env",
   theme: "secrets",
+  severity: "low",
+  rationale: "With a variable defined twice the last value silently wins.",
+  link: "https://kubernetes.io/docs/tasks/inject-data-application/define-environment-variable-container/",
   description:
     "No container defines the same environment variable twice (the last one silently wins).",
   fix: "remove the duplicate env entry",

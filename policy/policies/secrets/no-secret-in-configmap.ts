@@ -4,6 +4,10 @@ import { resourcePolicy } from "../../lib/define";
 export const noSecretInConfigmap = resourcePolicy({
   name: "no-secret-in-configmap",
   theme: "secrets",
+  severity: "high",
+  rationale:
+    "ConfigMaps are not access-controlled like Secrets, so their values leak to anyone who can read config.",
+  link: "https://kubernetes.io/docs/concepts/security/secrets-good-practices/",
   description:
     "ConfigMaps hold no secret-looking keys (ConfigMaps are readable by anyone who can read the namespace's config).",
   fix: "move the key into a Secret and mount or reference that instead",

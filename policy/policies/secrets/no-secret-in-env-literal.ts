@@ -5,6 +5,9 @@ import { resourcePolicy } from "../../lib/define";
 export const noSecretInEnvLiteral = resourcePolicy({
   name: "no-secret-in-env-literal",
   theme: "secrets",
+  severity: "high",
+  rationale: "A literal secret lands in the manifest, the state and every reader of the pod spec.",
+  link: "https://kubernetes.io/docs/concepts/security/secrets-good-practices/",
   description: "No secret-looking environment variable (PASSWORD, TOKEN, ...) has a literal value.",
   fix: "move the value into a Kubernetes Secret and use valueFrom.secretKeyRef",
   equivalents: { kubeLinter: ["env-var-secret"] },

@@ -4,6 +4,9 @@ import { resourcePolicy } from "../../lib/define";
 export const dropAllCapabilities = resourcePolicy({
   name: "drop-all-capabilities",
   theme: "security",
+  severity: "high",
+  rationale: "Capabilities a container keeps are kernel privileges an attacker inherits.",
+  link: "https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted",
   description: "Every container drops ALL Linux capabilities (and adds back only what it needs).",
   fix: 'set securityContext.capabilities.drop: ["ALL"] on the container',
   equivalents: { polaris: ["insecureCapabilities"], kubeLinter: ["drop-net-raw-capability"] },

@@ -23,6 +23,9 @@ export const DANGEROUS = [
 export const noDangerousCapabilities = resourcePolicy({
   name: "no-dangerous-capabilities",
   theme: "security",
+  severity: "critical",
+  rationale: "SYS_ADMIN, NET_ADMIN and the like are close to root on the node.",
+  link: "https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",
   description: `No container adds a dangerous capability (${DANGEROUS.join(", ")}).`,
   fix: "remove the capability from securityContext.capabilities.add; use NET_BIND_SERVICE or a higher port instead where that was the reason",
   equivalents: {

@@ -22,6 +22,10 @@ const SENSITIVE = [
 export const noHostPath = resourcePolicy({
   name: "no-host-path",
   theme: "security",
+  severity: "critical",
+  rationale:
+    "A hostPath volume gives a pod the node's filesystem, and with the runtime socket the node.",
+  link: "https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",
   description:
     "Pods mount no hostPath volumes; sensitive host paths (runtime sockets, /etc, /proc, kubelet and K3s state) are called out.",
   fix: "use an emptyDir, a ConfigMap/Secret or a PersistentVolumeClaim instead of the hostPath volume (or exempt it with a reason, e.g. a node exporter)",

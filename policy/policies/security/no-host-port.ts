@@ -4,6 +4,9 @@ import { resourcePolicy } from "../../lib/define";
 export const noHostPort = resourcePolicy({
   name: "no-host-port",
   theme: "security",
+  severity: "medium",
+  rationale: "A hostPort exposes the pod on the node's address, past NetworkPolicies and Services.",
+  link: "https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",
   description: "No container binds a port on the node (hostPort).",
   fix: "remove hostPort and reach the container through a Service (or an Ingress)",
   equivalents: { polaris: ["hostPortSet"] },

@@ -4,6 +4,9 @@ import { resourcePolicy } from "../../lib/define";
 export const noPrivileged = resourcePolicy({
   name: "no-privileged",
   theme: "security",
+  severity: "critical",
+  rationale: "A privileged container is root on the node.",
+  link: "https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",
   description: "No container runs privileged.",
   fix: "remove securityContext.privileged (or set it to false); grant only the specific capability needed",
   equivalents: {

@@ -18,6 +18,9 @@ const SAFE = [
 export const noUnsafeSysctls = resourcePolicy({
   name: "no-unsafe-sysctls",
   theme: "security",
+  severity: "high",
+  rationale: "Unsafe sysctls change kernel settings for every pod on the node.",
+  link: "https://kubernetes.io/docs/tasks/administer-cluster/sysctl-cluster/",
   description: "Pods set only the sysctls Kubernetes deems safe.",
   fix: "remove the sysctl from securityContext.sysctls (tune it on the node if it is truly needed)",
   equivalents: { kubeLinter: ["unsafe-sysctls"] },

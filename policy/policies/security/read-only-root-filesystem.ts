@@ -4,6 +4,9 @@ import { resourcePolicy } from "../../lib/define";
 export const readOnlyRootFilesystem = resourcePolicy({
   name: "read-only-root-filesystem",
   theme: "security",
+  severity: "medium",
+  rationale: "A writable root filesystem lets an intruder change the container's own binaries.",
+  link: "https://kubernetes.io/docs/tasks/configure-pod-container/security-context/",
   description: "Every container mounts its root filesystem read-only.",
   fix: "set securityContext.readOnlyRootFilesystem: true and mount an emptyDir where the app must write (e.g. /tmp)",
   equivalents: {

@@ -5,6 +5,9 @@ import { resourcePolicy } from "../../lib/define";
 export const runAsNonRoot = resourcePolicy({
   name: "run-as-non-root",
   theme: "security",
+  severity: "high",
+  rationale: "Root in a container is one kernel bug away from root on the node.",
+  link: "https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted",
   description: "Every container runs as non-root: runAsNonRoot true and no runAsUser 0.",
   fix: "set securityContext.runAsNonRoot: true and a non-zero runAsUser (e.g. 10001) on the pod or container",
   equivalents: {

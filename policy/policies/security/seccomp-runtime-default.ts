@@ -6,6 +6,9 @@ const ALLOWED = ["RuntimeDefault", "Localhost"];
 export const seccompRuntimeDefault = resourcePolicy({
   name: "seccomp-runtime-default",
   theme: "security",
+  severity: "medium",
+  rationale: "Without a seccomp profile every system call is open to the container.",
+  link: "https://kubernetes.io/docs/tutorials/security/seccomp/",
   description:
     "Pods run with the RuntimeDefault (or a Localhost) seccomp profile; never Unconfined.",
   fix: "set securityContext.seccompProfile.type: RuntimeDefault on the pod",
