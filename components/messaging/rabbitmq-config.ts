@@ -70,6 +70,9 @@ export function rabbitmqConf(s: RabbitSettings): string {
     `listeners.tcp.default = ${s.amqpPort ?? 5672}`,
     `management.tcp.port = ${s.managementPort ?? 15672}`,
     `prometheus.tcp.port = ${s.prometheusPort ?? 15692}`,
+    // Per-queue message and consumer counts on /metrics, next to the alarms (which the
+    // /metrics/per-object endpoint leaves out).
+    "prometheus.return_per_object_metrics = true",
     // RabbitMQ would otherwise size the watermark from the node's memory, not the container's.
     `total_memory_available_override_value = ${bytes(s.memoryLimit)}`,
     `vm_memory_high_watermark.relative = ${s.memoryHighWatermark}`,

@@ -245,12 +245,7 @@ export class RabbitMQ extends pulumi.ComponentResource {
           { name: "config", configMap: { name: config.metadata.name } },
           { name: "definitions", secret: { secretName: secret.metadata.name, defaultMode: 0o440 } },
         ],
-        // Per-object metrics: per-queue message and consumer counts for the alerts and dashboards.
-        podAnnotations: {
-          "prometheus.io/scrape": "true",
-          "prometheus.io/port": "15692",
-          "prometheus.io/path": "/metrics/per-object",
-        },
+        podAnnotations: { "prometheus.io/scrape": "true", "prometheus.io/port": "15692" },
         ingress: [
           { from: args.users.map((u) => u.peer), ports: [AMQP_PORT] },
           { from: [{ namespace: args.metricsNamespace ?? "monitoring" }], ports: [15692] },
