@@ -54,11 +54,12 @@ export interface PolicyMeta {
   description: string;
   /** How to fix a violation, one sentence (appended to every message). */
   fix: string;
-  /** The fix said without this project's helpers and conventions, for objects it did not write. */
+  /** The fix for objects this project did not write (no project helpers). Defaults to `fix`. */
   genericFix?: string;
   equivalents: Equivalents;
+  /** How much a violation matters: critical, high, medium or low. */
   severity: Severity;
-  /** Why the rule matters, one line. */
+  /** Why the rule matters, one line a reviewer reads next to a violation. */
   rationale: string;
   /** Where to read more (Kubernetes documentation or the tool's own). */
   link: string;
@@ -148,20 +149,8 @@ function register<C>(def: Common<C>, kind: { remediates: boolean; stack: boolean
   });
 }
 
-interface Common<C> {
-  name: string;
-  theme: Theme;
-  description: string;
-  fix: string;
-  /** The fix for objects this project did not write (no project helpers). Defaults to `fix`. */
-  genericFix?: string;
-  equivalents: Equivalents;
-  /** How much a violation matters: critical, high, medium or low. */
-  severity: Severity;
-  /** Why the rule matters, one line a reviewer reads next to a violation. */
-  rationale: string;
-  /** A link to where the rule is explained (https://...). */
-  link: string;
+/** What every policy definition declares: its metadata (see PolicyMeta) plus its config. */
+interface Common<C> extends Omit<PolicyMeta, "remediates" | "stack"> {
   /** Extra config properties (JSON schema) besides `exempt`. */
   config?: Record<string, unknown>;
   /** Typed view of getConfig(). */
