@@ -5,11 +5,15 @@
  * (for example with a digest produced by the image build), but platform images come only from here.
  */
 
-/** The K3s release the stacks install and whose Kubernetes API version the manifests target. */
+/**
+ * The K3s release the stacks install and whose Kubernetes API version the manifests target. The
+ * cluster twin (scripts/twin.ts) runs the Kubernetes components of the same release
+ * (tools/twin/k8s/go.mod pins k8s.io/kubernetes; a unit test keeps the two in step).
+ */
 export const k3s = {
-  version: "v1.31.6+k3s1",
+  version: "v1.34.3+k3s1",
   /** Kubernetes minor version of that release, used for API deprecation checks. */
-  kubernetesMinor: "1.31",
+  kubernetesMinor: "1.34",
 } as const;
 
 /** AuditFlow service images. Built for linux/amd64 and linux/arm64. */
