@@ -24,5 +24,6 @@ module.exports = {
     tier("conformance"),
     tier("e2e"),
     tier("policy-runtime"),
+    tier("twin"),
   ],
 };
