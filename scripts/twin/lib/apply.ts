@@ -121,10 +121,12 @@ export async function applyAll(kube: Kube, objects: Obj[]): Promise<Problem[]> {
 const WORKLOADS = ["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"];
 
 /** Whether a workload has finished rolling out, as `pulumi up`'s await logic judges it. */
-function rolledOut(kind: string, live: Obj | undefined): boolean {
+function rolledOut(kind: string, live: Obj | undefined, minReplicas = 0): boolean {
   if (!live) return false;
   const s = live.status ?? {};
   const want = live.spec?.replicas ?? 1;
+  // A workload an HPA scales has rolled out once the HPA has brought it to its minimum.
+  if (want < minReplicas) return false;
   const observed = (s.observedGeneration ?? 0) >= (live.metadata?.generation ?? 1);
   switch (kind) {
     case "Deployment":
@@ -205,13 +207,19 @@ export async function waitForRollouts(
   settleMs = 4000,
 ): Promise<Problem[]> {
   const workloads = objects.filter((o) => WORKLOADS.includes(String(o.kind)));
+  const hpaMin = new Map<string, number>();
+  for (const h of objects.filter((o) => o.kind === "HorizontalPodAutoscaler")) {
+    const ref = h.spec?.scaleTargetRef ?? {};
+    hpaMin.set(`${ref.kind} ${h.metadata?.namespace}/${ref.name}`, h.spec?.minReplicas ?? 1);
+  }
   const deadline = Date.now() + timeoutMs;
   let lastPending = -1;
   let stuckSince = Date.now();
   for (;;) {
     const pending: Obj[] = [];
     for (const w of workloads) {
-      if (!rolledOut(String(w.kind), await kube.find(workloadPath(w)))) pending.push(w);
+      const min = hpaMin.get(`${w.kind} ${w.metadata.namespace}/${w.metadata.name}`);
+      if (!rolledOut(String(w.kind), await kube.find(workloadPath(w)), min)) pending.push(w);
     }
     if (pending.length === 0) return [];
     const blocked = await blockers(kube);
