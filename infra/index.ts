@@ -83,6 +83,11 @@ function clusterProvider(c: StackConfig): {
         adminCidrs: cluster.adminCidrs ?? [],
         installerSha256: cluster.installScriptSha256,
         vip: cluster.vip,
+        airgap: cluster.airgap && {
+          installer: cluster.airgap.installScript,
+          arm64: airgapFiles(cluster.airgap.arm64),
+          amd64: airgapFiles(cluster.airgap.amd64),
+        },
         containerLogs: cluster.containerLogs,
         journal: cluster.journal,
         drainTimeoutSeconds: cluster.drainTimeoutSeconds,
@@ -541,3 +546,19 @@ export const cluster = {
 export const images = Object.fromEntries(Object.entries(builtImages).map(([n, i]) => [n, i.ref]));
 /** Kubeconfig (secret) when the program installed K3s itself; null when the cluster is given. */
 export const kubeconfig = kubeconfigOutput ?? null;
+
+/** One architecture's air-gapped files, from the config's names to the component's. */
+function airgapFiles(
+  f:
+    | { k3sBinary: string; k3sBinarySha256: string; images: string; imagesSha256: string }
+    | undefined,
+) {
+  return (
+    f && {
+      binary: f.k3sBinary,
+      binarySha256: f.k3sBinarySha256,
+      images: f.images,
+      imagesSha256: f.imagesSha256,
+    }
+  );
+}

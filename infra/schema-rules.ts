@@ -230,6 +230,19 @@ function clusterLifecycleRules(
       ["cluster", "adminCidrs"],
       "is required when cluster.provisioning is 'ssh': the networks SSH and the API server admit besides the nodes, e.g. [192.168.50.0/24]",
     );
+  if (cluster.airgap) {
+    if (!cluster.installScriptSha256)
+      issue(
+        ["cluster", "installScriptSha256"],
+        "is required with cluster.airgap: the copied install.sh is checked against it",
+      );
+    for (const arch of new Set(cluster.nodes.map((n) => n.arch)))
+      if (!cluster.airgap[arch])
+        issue(
+          ["cluster", "airgap", arch],
+          `is required: a node has arch ${arch} (k3sBinary, k3sBinarySha256, images, imagesSha256)`,
+        );
+  }
   cluster.nodes.forEach((n, i) => {
     if (!ipv4Pattern.test(n.address))
       issue(

@@ -143,6 +143,22 @@ const journalSize = z
   .string()
   .regex(/^[1-9]\d*[KMG]$/, { error: "must be a journald size such as 500M (K, M or G)" });
 
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, {
+  error: "must be a SHA-256: 64 lower-case hex digits (sha256sum FILE)",
+});
+const localFile = z.string().min(1, { error: "must be a path on the machine running pulumi up" });
+/** One architecture's K3s release files for an air-gapped install. */
+const airgapFiles = z.strictObject({
+  /** The K3s binary (release asset k3s or k3s-arm64). */
+  k3sBinary: localFile,
+  k3sBinarySha256: sha256,
+  /** k3s-airgap-images-<arch>.tar, .tar.gz or .tar.zst (K3s loads it by its extension). */
+  images: localFile.regex(/\.tar(\.gz|\.zst)?$/, {
+    error: "must be the airgap images tarball: a file ending in .tar, .tar.gz or .tar.zst",
+  }),
+  imagesSha256: sha256,
+});
+
 /**
  * The K3s lifecycle settings (issue #11): installer pin, host firewall, virtual IP, log limits,
  * etcd snapshots, upgrade timeouts. Used with provisioning "ssh".
@@ -192,6 +208,19 @@ const clusterLifecycleKeys = {
     })
     .optional(),
   drainTimeoutSeconds: positiveInt(7200).optional(),
+  /**
+   * Air-gapped install: the release's install.sh and, per node architecture, the K3s binary and the
+   * airgap images tarball, all on the machine running `pulumi up`, with their SHA-256 digests (the
+   * installer's is installScriptSha256). They are copied to each node and checked there; nothing is
+   * downloaded.
+   */
+  airgap: z
+    .strictObject({
+      installScript: localFile,
+      arm64: airgapFiles.optional(),
+      amd64: airgapFiles.optional(),
+    })
+    .optional(),
 };
 
 export const clusterSchema = z.strictObject({

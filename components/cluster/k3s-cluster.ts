@@ -1,3 +1,4 @@
+import * as path from "node:path";
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -26,6 +27,28 @@ export interface K3sNode {
   role: "server" | "agent";
 }
 
+/** One architecture's K3s release files, on the machine running `pulumi up`. */
+export interface K3sAirgapFiles {
+  /** The K3s binary (release asset k3s or k3s-arm64). */
+  binary: string;
+  /** Its SHA-256 (from the release's sha256sum-<arch>.txt). */
+  binarySha256: string;
+  /** The airgap images tarball (k3s-airgap-images-<arch>.tar, .tar.gz or .tar.zst). */
+  images: string;
+  /** Its SHA-256. */
+  imagesSha256: string;
+}
+
+/** Air-gapped install: everything comes from local files, digest-checked on each node. */
+export interface K3sAirgapArgs {
+  /** The upstream install.sh of the release, on the machine running `pulumi up` (its digest: installerSha256). */
+  installer: string;
+  /** Files for arm64 nodes. Required when there is one. */
+  arm64?: K3sAirgapFiles;
+  /** Files for amd64 nodes. Required when there is one. */
+  amd64?: K3sAirgapFiles;
+}
+
 export interface K3sClusterArgs {
   /** Nodes to install; the first server initialises the cluster. Required. */
   nodes: readonly K3sNode[];
@@ -45,6 +68,8 @@ export interface K3sClusterArgs {
   installerUrl?: string;
   /** SHA-256 of that script; the install refuses to run without a match. Defaults to none (the install then refuses to run). */
   installerSha256?: string;
+  /** Install from local files instead of downloading (the installer is then not fetched either). Defaults to none (online). */
+  airgap?: K3sAirgapArgs;
   /** Virtual IP of the API server and LoadBalancer Services (kube-vip); further servers and agents join through it. Defaults to none (apiAddress and the join address are then the first server's). */
   vip?: KubeVipArgs;
   /** Container log rotation by the kubelet. Defaults to 10Mi and 5 files. */
@@ -76,7 +101,16 @@ const installScript = loadShellScript(__dirname, "k3s-install.sh", {
   AUDIT_POLICY: "optional",
   KUBE_VIP_MANIFEST: "optional",
   ETCD_S3_CA: "optional",
+  AIRGAP_BINARY: "optional",
+  K3S_BINARY_SHA256: "optional",
+  AIRGAP_IMAGES: "optional",
+  AIRGAP_IMAGES_NAME: "optional",
+  AIRGAP_IMAGES_SHA256: "optional",
+  AIRGAP_INSTALLER: "optional",
 });
+
+/** Where the air-gapped files are copied on a node (as the SSH user) before k3s-install.sh checks them. */
+const AIRGAP_STAGING = "/var/tmp/auditflow-airgap-";
 const drainScript = loadShellScript(__dirname, "k3s-drain.sh", {
   NODE_NAME: "required",
   K3S_VERSION: "required",
@@ -97,6 +131,7 @@ const kubeconfigScript = loadShellScript(__dirname, "k3s-kubeconfig.sh", {
 export const installerUrlFor = (version: string) =>
   `https://raw.githubusercontent.com/k3s-io/k3s/${encodeURIComponent(version)}/install.sh`;
 
+const AIRGAP_IMAGES = /^[A-Za-z0-9._-]+\.tar(\.gz|\.zst)?$/;
 const VERSION = /^v\d+\.\d+\.\d+\+k3s\d+$/;
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 
@@ -204,6 +239,7 @@ export class K3sCluster extends pulumi.ComponentResource {
           { connection: connection(first), create: RUN_AS_ROOT, update: RUN_AS_ROOT, stdin },
           { parent: this, dependsOn },
         );
+      const airgap = airgapCopies(`${name}-${n.name}`, args, n, connection(n), prep.ready, this);
       const drain = onFirst(
         "drain",
         scriptStdin(drainScript, {
@@ -212,7 +248,7 @@ export class K3sCluster extends pulumi.ComponentResource {
           CONFIG_DIGEST: digest,
           DRAIN_TIMEOUT: String(args.drainTimeoutSeconds ?? 600),
         }),
-        [prep.ready, ...previous],
+        [prep.ready, ...airgap.copies, ...previous],
       );
       const install = new command.remote.Command(
         `${name}-${n.name}-install`,
@@ -236,6 +272,7 @@ export class K3sCluster extends pulumi.ComponentResource {
               AUDIT_POLICY: n.role === "server" ? auditPolicy : "",
               KUBE_VIP_MANIFEST: n.role === "server" ? kubeVip : "",
               ETCD_S3_CA: (n.role === "server" && args.etcdSnapshots?.s3?.caBundle) || "",
+              ...airgap.env,
             },
             [nodeLib],
           ),
@@ -290,6 +327,48 @@ export class K3sCluster extends pulumi.ComponentResource {
   }
 }
 
+/**
+ * The air-gapped files of one node: a CopyToRemote each (binary, images tarball, installer) and
+ * where k3s-install.sh finds them. CopyToRemote rather than stdin: stdin is stored in Pulumi's state
+ * and diffed on every preview, which is no place for a ~70 MB binary and a ~200 MB tarball (nor is
+ * a string for binary data); CopyToRemote keeps only the file's hash in the state and copies over SFTP.
+ */
+function airgapCopies(
+  prefix: string,
+  args: K3sClusterArgs,
+  n: K3sNode,
+  connection: command.types.input.remote.ConnectionArgs,
+  after: pulumi.Resource,
+  parent: pulumi.Resource,
+): { copies: pulumi.Resource[]; env: Record<string, string> } {
+  const ag = args.airgap;
+  if (!ag) return { copies: [], env: {} };
+  const files = ag[n.arch]!;
+  const imagesName = path.basename(files.images);
+  const copy = (what: string, local: string, remote: string) =>
+    new command.remote.CopyToRemote(
+      `${prefix}-airgap-${what}`,
+      { connection, source: new pulumi.asset.FileAsset(local), remotePath: remote },
+      { parent, dependsOn: [after] },
+    );
+  const env = {
+    AIRGAP_BINARY: `${AIRGAP_STAGING}k3s`,
+    K3S_BINARY_SHA256: files.binarySha256,
+    AIRGAP_IMAGES: `${AIRGAP_STAGING}${imagesName}`,
+    AIRGAP_IMAGES_NAME: imagesName,
+    AIRGAP_IMAGES_SHA256: files.imagesSha256,
+    AIRGAP_INSTALLER: `${AIRGAP_STAGING}install.sh`,
+  };
+  return {
+    copies: [
+      copy("binary", files.binary, env.AIRGAP_BINARY),
+      copy("images", files.images, env.AIRGAP_IMAGES),
+      copy("installer", ag.installer, env.AIRGAP_INSTALLER),
+    ],
+    env,
+  };
+}
+
 function validate(
   name: string,
   args: K3sClusterArgs,
@@ -314,6 +393,25 @@ function validate(
     fail("installerSha256 must be 64 lower-case hex digits (sha256sum of the installer)");
   if (args.vip && !IPV4.test(args.vip.address))
     fail(`vip.address "${args.vip.address}" must be an IPv4 address`);
+  if (args.airgap) {
+    const sha = /^[0-9a-f]{64}$/;
+    for (const arch of new Set(args.nodes.map((n) => n.arch))) {
+      const f = args.airgap[arch];
+      if (!f) fail(`airgap.${arch} is required: a node has arch ${arch}`);
+      else {
+        if (!sha.test(f.binarySha256))
+          fail(`airgap.${arch}.binarySha256 must be 64 lower-case hex digits`);
+        if (!sha.test(f.imagesSha256))
+          fail(`airgap.${arch}.imagesSha256 must be 64 lower-case hex digits`);
+        if (!AIRGAP_IMAGES.test(path.basename(f.images)))
+          fail(
+            `airgap.${arch}.images "${f.images}" must end in .tar, .tar.gz or .tar.zst (K3s loads it by its extension)`,
+          );
+      }
+    }
+    if (args.installerSha256 === undefined)
+      fail("installerSha256 is required with airgap (the copied installer is checked against it)");
+  }
   if (args.etcdSnapshots?.s3 && args.etcdS3SecretKey === undefined)
     fail("etcdS3SecretKey is required when etcdSnapshots.s3 is set");
 }

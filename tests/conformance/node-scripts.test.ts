@@ -340,7 +340,7 @@ describe("k3s-install.sh", () => {
     expect(r.code).toBe(0);
     expect(r.out).toContain(`k3s-install: installer verified (sha256 ${installerSha})`);
     expect(calls()).toEqual([
-      "called version=v1.31.6+k3s1 exec=server force_restart=true k3s_vars=[]",
+      "called version=v1.31.6+k3s1 exec=server force_restart=true skip_download=false k3s_vars=[]",
     ]);
     const config = inRoot(state, "etc/rancher/k3s/config.yaml");
     expect(fs.statSync(config).mode & 0o777).toBe(0o600);
@@ -368,10 +368,123 @@ describe("k3s-install.sh", () => {
     expect(r.code).toBe(0);
     expect(r.out).toContain("k3s-install: upgrading v1.31.6+k3s1 -> v1.32.3+k3s1");
     expect(calls()).toEqual([
-      "called version=v1.31.6+k3s1 exec=server force_restart=true k3s_vars=[]",
-      "called version=v1.32.3+k3s1 exec=server force_restart=true k3s_vars=[]",
+      "called version=v1.31.6+k3s1 exec=server force_restart=true skip_download=false k3s_vars=[]",
+      "called version=v1.32.3+k3s1 exec=server force_restart=true skip_download=false k3s_vars=[]",
     ]);
     expect(fs.existsSync(inRoot(state, "etc/rancher/k3s/config.yaml"))).toBe(true);
+  });
+});
+
+describe("k3s-install.sh air-gapped", () => {
+  const state = path.join(tmp, "airgap");
+  const local = path.join(tmp, "airgap-local");
+  const sha = (f: string) => createHash("sha256").update(fs.readFileSync(f)).digest("hex");
+  const files = {
+    binary: path.join(local, "k3s-arm64"),
+    images: path.join(local, "k3s-airgap-images-arm64.tar"),
+    installer: path.join(local, "install.sh"),
+  };
+  let airgapArgs: K3sClusterArgs;
+
+  beforeAll(() => {
+    fs.mkdirSync(local);
+    // A stand-in K3s binary (reports its version) and a real tar as the images tarball.
+    fs.writeFileSync(
+      files.binary,
+      '#!/bin/sh\necho "k3s version v1.31.6+k3s1 (airgap stand-in)"\n',
+      {
+        mode: 0o755,
+      },
+    );
+    fs.writeFileSync(path.join(local, "image-layer"), "not a real image\n");
+    execFileSync("tar", ["-cf", files.images, "-C", local, "image-layer"]);
+    fs.writeFileSync(files.installer, installer);
+    airgapArgs = {
+      ...args,
+      // Nothing listens here: an install that fetched anything would fail.
+      installerUrl: "http://127.0.0.1:1/install.sh",
+      airgap: {
+        installer: files.installer,
+        arm64: {
+          binary: files.binary,
+          binarySha256: sha(files.binary),
+          images: files.images,
+          imagesSha256: sha(files.images),
+        },
+        amd64: {
+          binary: files.binary,
+          binarySha256: sha(files.binary),
+          images: files.images,
+          imagesSha256: sha(files.images),
+        },
+      },
+    };
+  });
+
+  /** Does what the node's CopyToRemote resources do: the local file at remotePath in the root. */
+  function copyToNode(p: Map<string, RecordedResource>) {
+    for (const [what, local] of Object.entries(files)) {
+      const r = p.get(`k3s-s1-airgap-${what}`)!;
+      const remote = inRoot(state, String(r.inputs.remotePath));
+      fs.mkdirSync(path.dirname(remote), { recursive: true });
+      fs.copyFileSync(local, remote);
+    }
+  }
+  const calls = () => {
+    const f = inRoot(state, "var/log/k3s-installer-calls.log");
+    return fs.existsSync(f) ? fs.readFileSync(f, "utf8").trim().split("\n") : [];
+  };
+
+  test("a binary whose SHA-256 differs from the configured one is refused before anything on the node changes", async () => {
+    const wrong = await plan({
+      ...airgapArgs,
+      airgap: {
+        ...airgapArgs.airgap!,
+        arm64: { ...airgapArgs.airgap!.arm64!, binarySha256: "0".repeat(64) },
+      },
+    });
+    copyToNode(wrong);
+    const r = run(state, wrong.get("k3s-s1-install")!);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(
+      `the binary at /var/tmp/auditflow-airgap-k3s has SHA-256 ${sha(files.binary)}, expected ${"0".repeat(64)}; nothing changed`,
+    );
+    expect(calls()).toEqual([]);
+    for (const f of ["usr/local/bin/k3s", "etc/rancher/k3s", "var/lib/rancher/k3s"])
+      expect([f, fs.existsSync(inRoot(state, f))]).toEqual([f, false]);
+  });
+
+  test("the verified files are placed and the verified local installer runs with INSTALL_K3S_SKIP_DOWNLOAD=true", async () => {
+    const p = await plan(airgapArgs);
+    copyToNode(p);
+    const r = run(state, p.get("k3s-s1-install")!);
+    expect(r.err).not.toMatch(/k3s-install:|error/i);
+    expect(r.code).toBe(0);
+    expect(calls()).toEqual([
+      "called version=v1.31.6+k3s1 exec=server force_restart=true skip_download=true k3s_vars=[]",
+    ]);
+    // The stand-in installer keeps a skipped download's binary: the copied one is what runs.
+    expect(fs.readFileSync(inRoot(state, "usr/local/bin/k3s"))).toEqual(
+      fs.readFileSync(files.binary),
+    );
+    expect(fs.statSync(inRoot(state, "usr/local/bin/k3s")).mode & 0o777).toBe(0o755);
+    expect(
+      fs.readFileSync(
+        inRoot(state, "var/lib/rancher/k3s/agent/images/k3s-airgap-images-arm64.tar"),
+      ),
+    ).toEqual(fs.readFileSync(files.images));
+    expect(fs.existsSync(inRoot(state, "etc/rancher/k3s/config.yaml"))).toBe(true);
+  });
+
+  test("a rerun changes nothing, even with the copies gone", async () => {
+    for (const f of fs.readdirSync(inRoot(state, "var/tmp")))
+      fs.rmSync(inRoot(state, path.join("var/tmp", f)));
+    const r = run(state, (await plan(airgapArgs)).get("k3s-s1-install")!);
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(
+      "k3s-install: no change (v1.31.6+k3s1 installed, configuration unchanged)\n",
+    );
+    expect(calls()).toHaveLength(1);
   });
 });
 

@@ -530,6 +530,27 @@ describe("bad input is rejected with the key, the value and what is allowed", ()
       /five-field cron/,
     ],
     [
+      "air-gapped install without files for the nodes' architecture",
+      (c) => (c.cluster.airgap = { installScript: "install.sh" }),
+      "cluster.airgap.arm64",
+      /required: a node has arch arm64/,
+    ],
+    [
+      "air-gapped images that are not a tarball",
+      (c) =>
+        (c.cluster.airgap = {
+          installScript: "install.sh",
+          arm64: {
+            k3sBinary: "k3s-arm64",
+            k3sBinarySha256: "a".repeat(64),
+            images: "images.zip",
+            imagesSha256: "b".repeat(64),
+          },
+        }),
+      "cluster.airgap.arm64.images",
+      /ending in \.tar, \.tar\.gz or \.tar\.zst/,
+    ],
+    [
       "off-site snapshots without the backups' store",
       (c) => (c.cluster.etcdSnapshots.offsite = true),
       "cluster.etcdSnapshots.offsite",

@@ -162,6 +162,85 @@ describe("K3sCluster upgrades", () => {
   });
 });
 
+describe("K3sCluster air-gapped", () => {
+  const files = (v: string, d: string) => ({
+    binary: `/srv/k3s/${v}/k3s`,
+    binarySha256: d.repeat(64),
+    images: `/srv/k3s/${v}/k3s-airgap-images.tar.zst`,
+    imagesSha256: d.repeat(64),
+  });
+  const airgap = (v: string, d: string): K3sClusterArgs => ({
+    ...base,
+    k3sVersion: v,
+    airgap: { installer: `/srv/k3s/${v}/install.sh`, arm64: files(v, d), amd64: files(v, "e") },
+  });
+
+  test("each node gets the binary, images and installer of its architecture by CopyToRemote before its drain, and the install checks them", async () => {
+    const rs = byName(await plan(airgap("v1.31.6+k3s1", "c")));
+    for (const n of nodes) {
+      const install = rs.get(`k3s-${n.name}-install`)!;
+      expect(envOf(install, "K3S_BINARY_SHA256")).toBe((n.arch === "arm64" ? "c" : "e").repeat(64));
+      expect(envOf(install, "AIRGAP_IMAGES_NAME")).toBe("k3s-airgap-images.tar.zst");
+      for (const what of ["binary", "images", "installer"]) {
+        const copy = rs.get(`k3s-${n.name}-airgap-${what}`)!;
+        expect(copy.type).toBe("command:remote:CopyToRemote");
+        expect((copy.inputs.connection as { host: string }).host).toBe(n.address);
+        expect(rs.get(`k3s-${n.name}-drain`)!.request.dependencies).toContain(copy.urn);
+      }
+      expect(envOf(install, "AIRGAP_BINARY")).toBe(
+        String(rs.get(`k3s-${n.name}-airgap-binary`)!.inputs.remotePath),
+      );
+    }
+  });
+
+  test("an air-gapped version bump with new files keeps every resource and changes only the drain, install and ready commands' stdin (a copy may change only its source)", async () => {
+    const before = await plan(airgap("v1.31.6+k3s1", "c"));
+    const after = await plan(airgap("v1.32.3+k3s1", "d"));
+    expect(after.map((r) => r.urn).sort()).toEqual(before.map((r) => r.urn).sort());
+    const old = byName(before);
+    const changed = after.filter(
+      (x) => JSON.stringify(x.inputs) !== JSON.stringify(old.get(x.name)!.inputs),
+    );
+    expect(changed.map((r) => r.name)).toEqual(
+      expect.arrayContaining(["k3s-s1-install", "k3s-a2-install"]),
+    );
+    for (const r of changed) {
+      const o = old.get(r.name)!;
+      const changedKeys = Object.keys(r.inputs).filter(
+        (k) => JSON.stringify(r.inputs[k]) !== JSON.stringify(o.inputs[k]),
+      );
+      if (r.type === "command:remote:CopyToRemote") expect(changedKeys).toEqual(["source"]);
+      else {
+        expect(r.name).toMatch(/-(drain|install|ready)$/);
+        expect(changedKeys).toEqual(["stdin"]);
+        expect(r.inputs.update).toBe(r.inputs.create);
+      }
+    }
+    for (const r of commands(after))
+      if (r.inputs.delete !== undefined) expect(r.inputs.triggers).toBeUndefined();
+  });
+
+  test("rejects air-gapped arguments that miss a node's architecture or a digest, naming them", () => {
+    const { K3sCluster } = jest.requireActual(
+      "../../components/cluster/k3s-cluster",
+    ) as typeof import("../../components/cluster/k3s-cluster");
+    const a = airgap("v1.31.6+k3s1", "c");
+    expect(() => new K3sCluster("k", { ...a, airgap: { ...a.airgap!, amd64: undefined } })).toThrow(
+      /airgap.amd64 is required: a node has arch amd64/,
+    );
+    expect(
+      () =>
+        new K3sCluster("k", {
+          ...a,
+          airgap: { ...a.airgap!, arm64: { ...a.airgap!.arm64!, imagesSha256: "x" } },
+        }),
+    ).toThrow(/airgap.arm64.imagesSha256 must be 64/);
+    expect(() => new K3sCluster("k", { ...a, installerSha256: undefined })).toThrow(
+      /installerSha256 is required with airgap/,
+    );
+  });
+});
+
 describe("K3sCluster configuration", () => {
   let rs: RecordedResource[];
   beforeAll(async () => {
