@@ -3,6 +3,9 @@
  * secret required by another setting, node names unique...). Each reports through `issue` with the
  * path of the key to fix; `validate.ts` runs them next to the shapes in `schema.ts`.
  */
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { z } from "zod";
 import { bytes, bytesPattern, cpuMillis } from "../components/lib/quantity";
 import { inCidr, ipv4Pattern } from "../components/lib/net";
@@ -22,6 +25,7 @@ import {
 } from "./schema";
 import { peakReplicas, serviceOptionRules } from "./service-options";
 import { monitoringRules, monitoringSchema, type MonitoringConfig } from "./monitoring-schema";
+import { PROJECT_ROOT } from "./images-config";
 
 const secretLookingName = /(PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_?KEY|API_?KEY|CREDENTIAL)/i;
 
@@ -230,19 +234,7 @@ function clusterLifecycleRules(
       ["cluster", "adminCidrs"],
       "is required when cluster.provisioning is 'ssh': the networks SSH and the API server admit besides the nodes, e.g. [192.168.50.0/24]",
     );
-  if (cluster.airgap) {
-    if (!cluster.installScriptSha256)
-      issue(
-        ["cluster", "installScriptSha256"],
-        "is required with cluster.airgap: the copied install.sh is checked against it",
-      );
-    for (const arch of new Set(cluster.nodes.map((n) => n.arch)))
-      if (!cluster.airgap[arch])
-        issue(
-          ["cluster", "airgap", arch],
-          `is required: a node has arch ${arch} (k3sBinary, k3sBinarySha256, images, imagesSha256)`,
-        );
-  }
+  if (cluster.airgap) airgapRules(cluster, cluster.airgap, issue);
   cluster.nodes.forEach((n, i) => {
     if (!ipv4Pattern.test(n.address))
       issue(
@@ -266,6 +258,69 @@ function clusterLifecycleRules(
       ["cluster", "etcdSnapshots", "offsite"],
       "needs data.backups.offsite: etcd snapshots are copied to the same S3-compatible store as the backups",
     );
+}
+
+/**
+ * Air-gapped install: files for every node architecture, the installer's digest, and each local
+ * file present with the digest the config gives, so a wrong or missing file stops the program
+ * before any node is touched (each node checks its copies again before using them).
+ */
+function airgapRules(
+  cluster: z.infer<typeof clusterSchema>,
+  airgap: NonNullable<z.infer<typeof clusterSchema>["airgap"]>,
+  issue: Issue,
+): void {
+  const at = ["cluster", "airgap"];
+  if (!cluster.installScriptSha256)
+    issue(
+      ["cluster", "installScriptSha256"],
+      "is required with cluster.airgap: the copied install.sh is checked against it",
+    );
+  else
+    localFileRule(
+      airgap.installScript,
+      cluster.installScriptSha256,
+      [...at, "installScript"],
+      issue,
+    );
+  for (const arch of new Set(cluster.nodes.map((n) => n.arch))) {
+    const files = airgap[arch];
+    if (!files)
+      issue(
+        [...at, arch],
+        `is required: a node has arch ${arch} (k3sBinary, k3sBinarySha256, images, imagesSha256)`,
+      );
+    else {
+      localFileRule(files.k3sBinary, files.k3sBinarySha256, [...at, arch, "k3sBinary"], issue);
+      localFileRule(files.images, files.imagesSha256, [...at, arch, "images"], issue);
+    }
+  }
+}
+
+/** A local file (relative to the project directory) exists and has the SHA-256 the config gives. */
+function localFileRule(file: string, sha256: string, where: Path, issue: Issue): void {
+  const full = path.resolve(PROJECT_ROOT, file);
+  if (!fs.existsSync(full) || !fs.statSync(full).isFile()) {
+    issue(where, `"${file}" is not a file on this machine (paths are relative to ${PROJECT_ROOT})`);
+    return;
+  }
+  const got = fileSha256(full);
+  if (got !== sha256)
+    issue(where, `"${file}" has SHA-256 ${got}, but the config says ${sha256}: a different file`);
+}
+
+/** SHA-256 of a file, read in 1 MiB chunks (the images tarball is a few hundred MB). */
+function fileSha256(file: string): string {
+  const hash = createHash("sha256");
+  const buf = Buffer.alloc(1 << 20);
+  const fd = fs.openSync(file, "r");
+  try {
+    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0;)
+      hash.update(buf.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return hash.digest("hex");
 }
 
 /** The provisioning mode decides which other settings are required. */

@@ -12,7 +12,8 @@
 # root-only directory and checked against its SHA-256 before anything on the node changes, then the
 # binary goes to /usr/local/bin/k3s, the images to /var/lib/rancher/k3s/agent/images/ and the
 # installer runs with INSTALL_K3S_SKIP_DOWNLOAD=true. A file already in its place with the right
-# digest is kept (so a rerun needs no copy and changes nothing).
+# digest is kept (so a rerun needs no copy and changes nothing); the staged copies are removed once
+# placed.
 #
 # Idempotent: with the version installed and every file unchanged it does nothing and says
 # "k3s-install: no change".
@@ -108,6 +109,9 @@ if [ -n "$AIRGAP_BINARY" ]; then
   place "$bin_src" /usr/local/bin/k3s 755
   place "$img_src" "$img_final" 644
   place "$inst_src" "$inst_final" 700
+  # The staged copies are not needed again (a rerun finds the placed files): free the space on a
+  # small disk (a binary and an images tarball are a few hundred MB).
+  rm -f "$AIRGAP_BINARY" "$AIRGAP_IMAGES" "$AIRGAP_INSTALLER"
 fi
 
 put_file /etc/rancher/k3s/config.yaml 600 "$K3S_CONFIG" || true

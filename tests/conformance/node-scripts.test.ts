@@ -435,24 +435,41 @@ describe("k3s-install.sh air-gapped", () => {
     return fs.existsSync(f) ? fs.readFileSync(f, "utf8").trim().split("\n") : [];
   };
 
-  test("a binary whose SHA-256 differs from the configured one is refused before anything on the node changes", async () => {
-    const wrong = await plan({
-      ...airgapArgs,
-      airgap: {
-        ...airgapArgs.airgap!,
-        arm64: { ...airgapArgs.airgap!.arm64!, binarySha256: "0".repeat(64) },
-      },
-    });
-    copyToNode(wrong);
-    const r = run(state, wrong.get("k3s-s1-install")!);
-    expect(r.code).toBe(1);
-    expect(r.err).toContain(
-      `the binary at /var/tmp/auditflow-airgap-k3s has SHA-256 ${sha(files.binary)}, expected ${"0".repeat(64)}; nothing changed`,
-    );
-    expect(calls()).toEqual([]);
-    for (const f of ["usr/local/bin/k3s", "etc/rancher/k3s", "var/lib/rancher/k3s"])
-      expect([f, fs.existsSync(inRoot(state, f))]).toEqual([f, false]);
-  });
+  const zeros = "0".repeat(64);
+  test.each([
+    [
+      "binary",
+      "/var/tmp/auditflow-airgap-k3s",
+      (a: K3sClusterArgs) => (a.airgap!.arm64!.binarySha256 = zeros),
+    ],
+    [
+      "images",
+      "/var/tmp/auditflow-airgap-k3s-airgap-images-arm64.tar",
+      (a: K3sClusterArgs) => (a.airgap!.arm64!.imagesSha256 = zeros),
+    ],
+    [
+      "installer",
+      "/var/tmp/auditflow-airgap-install.sh",
+      (a: K3sClusterArgs) => (a.installerSha256 = zeros),
+    ],
+  ] as const)(
+    "an air-gapped %s whose SHA-256 differs from the configured one is refused before anything on the node changes",
+    async (what, staged, mutate) => {
+      const ag = airgapArgs.airgap!;
+      const wrongArgs = { ...airgapArgs, airgap: { ...ag, arm64: { ...ag.arm64! } } };
+      mutate(wrongArgs);
+      const wrong = await plan(wrongArgs);
+      copyToNode(wrong);
+      const r = run(state, wrong.get("k3s-s1-install")!);
+      expect(r.code).toBe(1);
+      expect(r.err).toContain(
+        `the ${what} at ${staged} has SHA-256 ${sha(files[what])}, expected ${zeros}; nothing changed`,
+      );
+      expect(calls()).toEqual([]);
+      for (const f of ["usr/local/bin/k3s", "etc/rancher/k3s", "var/lib/rancher/k3s"])
+        expect([f, fs.existsSync(inRoot(state, f))]).toEqual([f, false]);
+    },
+  );
 
   test("the verified files are placed and the verified local installer runs with INSTALL_K3S_SKIP_DOWNLOAD=true", async () => {
     const p = await plan(airgapArgs);
@@ -476,9 +493,10 @@ describe("k3s-install.sh air-gapped", () => {
     expect(fs.existsSync(inRoot(state, "etc/rancher/k3s/config.yaml"))).toBe(true);
   });
 
-  test("a rerun changes nothing, even with the copies gone", async () => {
-    for (const f of fs.readdirSync(inRoot(state, "var/tmp")))
-      fs.rmSync(inRoot(state, path.join("var/tmp", f)));
+  test("a rerun changes nothing without the staged copies, which the first run removed", async () => {
+    expect(
+      fs.readdirSync(inRoot(state, "var/tmp")).filter((f) => f.startsWith("auditflow-airgap-")),
+    ).toEqual([]);
     const r = run(state, (await plan(airgapArgs)).get("k3s-s1-install")!);
     expect(r.code).toBe(0);
     expect(r.out).toBe(

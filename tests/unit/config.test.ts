@@ -1,3 +1,7 @@
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { validateConfig } from "../../infra/validate";
 import { PROJECT, problemsOf, rawConfig } from "../helpers/stack-config";
 
@@ -565,6 +569,58 @@ describe("bad input is rejected with the key, the value and what is allowed", ()
     const found = problems.find((p) => p.key === `${PROJECT}:${key}`);
     expect(found).toBeDefined();
     expect(found!.message).toMatch(message);
+  });
+
+  describe("air-gapped files on this machine", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "airgap-config-"));
+    const file = (name: string, text: string) => {
+      fs.writeFileSync(path.join(dir, name), text);
+      return { path: path.join(dir, name), sha: createHash("sha256").update(text).digest("hex") };
+    };
+    const installer = file("install.sh", "#!/bin/sh\n");
+    const binary = file("k3s-arm64", "binary\n");
+    const images = file("k3s-airgap-images-arm64.tar.zst", "images\n");
+    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const withAirgap = (over: Record<string, string> = {}) => {
+      const c = structuredClone(rawConfig("dev")) as any;
+      c.cluster.installScriptSha256 = installer.sha;
+      c.cluster.airgap = {
+        installScript: installer.path,
+        arm64: {
+          k3sBinary: binary.path,
+          k3sBinarySha256: binary.sha,
+          images: images.path,
+          imagesSha256: images.sha,
+          ...over,
+        },
+      };
+      const r = validateConfig(c, PROJECT);
+      return r.ok ? [] : r.problems;
+    };
+
+    test("present files with the configured digests are accepted", () => {
+      expect(withAirgap()).toEqual([]);
+    });
+
+    test("a missing binary is named by its key before anything is created", () => {
+      const problems = withAirgap({ k3sBinary: path.join(dir, "missing") });
+      expect(problems).toEqual([
+        {
+          key: `${PROJECT}:cluster.airgap.arm64.k3sBinary`,
+          message: expect.stringMatching(/missing" is not a file on this machine/),
+        },
+      ]);
+    });
+
+    test("an images tarball whose SHA-256 differs from the config is named with both digests", () => {
+      const problems = withAirgap({ imagesSha256: "0".repeat(64) });
+      expect(problems).toEqual([
+        {
+          key: `${PROJECT}:cluster.airgap.arm64.images`,
+          message: `"${images.path}" has SHA-256 ${images.sha}, but the config says ${"0".repeat(64)}: a different file`,
+        },
+      ]);
+    });
   });
 
   test("an off-site target over http inside the trusted network is accepted with allowHttp", () => {
