@@ -8,11 +8,13 @@
 # Usage: install-go-tools.sh [trivy|actionlint|kube-score]...   (default: trivy and actionlint)
 #        install-go-tools.sh --path <tool>           (prints the binary's path, builds nothing)
 set -euo pipefail
+# shellcheck source=scripts/lib/go-build.sh
+. "$(dirname "$0")/lib/go-build.sh"
 
 TRIVY_VERSION=v0.74.0
 ACTIONLINT_VERSION=v1.7.12
 KUBE_SCORE_VERSION=v1.20.0
-cache="${XDG_CACHE_HOME:-$HOME/.cache}/auditflow"
+cache="$auditflow_cache"
 
 # Trivy's encoding/json/v2 use needs the Go toolchain's jsonv2 experiment (as its own build does).
 goexperiment_of() {
@@ -46,23 +48,8 @@ tools=("$@")
 [ ${#tools[@]} -gt 0 ] || tools=(trivy actionlint)
 for tool in "${tools[@]}"; do
   module=$(module_of "$tool")
-  dir=$(dir_of "$tool")
-  if [ -x "$dir/$tool" ]; then
-    echo "install-go-tools: $tool present ($dir)"
-    continue
-  fi
-  command -v go >/dev/null 2>&1 || {
-    echo "install-go-tools: Go is needed to build $tool; install the Go toolchain" >&2
-    exit 2
-  }
-  echo "install-go-tools: building $module into $dir"
-  started=$(date +%s)
-  rm -rf "$dir.partial" && mkdir -p "$dir.partial"
-  if ! GOBIN="$dir.partial" GOFLAGS=-mod=mod CGO_ENABLED=0 GOEXPERIMENT=$(goexperiment_of "$tool") \
-    go install "$module"; then
-    echo "install-go-tools: building $tool failed (see above; the Go module proxy is $(go env GOPROXY))" >&2
-    exit 2
-  fi
-  rm -rf "$dir" && mv "$dir.partial" "$dir"
-  echo "install-go-tools: $tool built in $(($(date +%s) - started)) s"
+  env=()
+  experiment=$(goexperiment_of "$tool")
+  [ -z "$experiment" ] || env=(-env "GOEXPERIMENT=$experiment")
+  go_build_cached -tag install-go-tools -label "$tool" "${env[@]}" "$(dir_of "$tool")" "$module"
 done

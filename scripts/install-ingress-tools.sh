@@ -10,9 +10,11 @@
 #        install-ingress-tools.sh --paths    print harness, pebble and challtestsrv paths (no build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/go-build.sh
+. scripts/lib/go-build.sh
 
 PEBBLE_VERSION=v2.10.1
-cache="${XDG_CACHE_HOME:-$HOME/.cache}/auditflow"
+cache="$auditflow_cache"
 src=tools/traefik-harness
 hash=$(cat "$src/go.mod" "$src/go.sum" "$src"/*.go "$src"/*.s | sha256sum | cut -c1-16)
 harness="$cache/traefik-harness-$hash/traefik-harness"
@@ -33,25 +35,8 @@ command -v go >/dev/null 2>&1 || {
   exit 2
 }
 
-if [ -x "$harness" ]; then
-  echo "install-ingress-tools: traefik-harness $hash present"
-else
-  echo "install-ingress-tools: building traefik-harness $hash (Traefik and cert-manager as libraries; several minutes when cold)"
-  started=$(date +%s)
-  mkdir -p "$(dirname "$harness")"
-  (cd "$src" && GOFLAGS=-mod=mod go build -o "$harness.partial" .)
-  mv "$harness.partial" "$harness"
-  echo "install-ingress-tools: traefik-harness built in $(($(date +%s) - started))s"
-fi
-
-if [ -x "$pebble_dir/pebble" ] && [ -x "$pebble_dir/pebble-challtestsrv" ]; then
-  echo "install-ingress-tools: pebble $PEBBLE_VERSION present"
-else
-  echo "install-ingress-tools: building pebble $PEBBLE_VERSION into $pebble_dir"
-  mkdir -p "$pebble_dir.partial"
-  GOBIN="$pebble_dir.partial" GOFLAGS=-mod=mod go install \
-    "github.com/letsencrypt/pebble/v2/cmd/pebble@$PEBBLE_VERSION" \
-    "github.com/letsencrypt/pebble/v2/cmd/pebble-challtestsrv@$PEBBLE_VERSION"
-  rm -rf "$pebble_dir"
-  mv "$pebble_dir.partial" "$pebble_dir"
-fi
+go_build_cached -tag install-ingress-tools -C "$src" -label "traefik-harness $hash" \
+  "$(dirname "$harness")" .
+go_build_cached -tag install-ingress-tools -label "pebble $PEBBLE_VERSION" "$pebble_dir" \
+  "github.com/letsencrypt/pebble/v2/cmd/pebble@$PEBBLE_VERSION" \
+  "github.com/letsencrypt/pebble/v2/cmd/pebble-challtestsrv@$PEBBLE_VERSION"

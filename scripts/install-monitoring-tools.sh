@@ -13,6 +13,8 @@
 # Idempotent: installs only what is missing. The tests themselves install nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/go-build.sh
+. scripts/lib/go-build.sh
 
 prom_version=$(awk '$1 == "require" && $2 == "github.com/prometheus/prometheus" { print $3 }' tools/promql-check/go.mod)
 if [ -z "$prom_version" ]; then
@@ -20,7 +22,7 @@ if [ -z "$prom_version" ]; then
   exit 2
 fi
 src_hash=$(cat tools/promql-check/go.mod tools/promql-check/go.sum tools/promql-check/main.go | sha256sum | cut -c1-12)
-dir="${XDG_CACHE_HOME:-$HOME/.cache}/auditflow/prometheus-$prom_version-$src_hash"
+dir="$auditflow_cache/prometheus-$prom_version-$src_hash"
 # The tests find the binaries with `scripts/install-monitoring-tools.sh --bin-dir` (installs nothing).
 if [ "${1:-}" = "--bin-dir" ]; then
   echo "$dir"
@@ -44,24 +46,9 @@ else
   done
 fi
 
-if [ -x "$dir/promql-check" ] && [ -x "$dir/prometheus" ] && [ -x "$dir/promtool" ]; then
-  echo "install-monitoring-tools: prometheus, promtool and promql-check ($prom_version) present"
-else
-  command -v go >/dev/null 2>&1 || {
-    echo "install-monitoring-tools: Go is needed to build promql-check against github.com/prometheus/prometheus $prom_version; install the Go toolchain" >&2
-    exit 2
-  }
-  echo "install-monitoring-tools: building prometheus, promtool and promql-check from github.com/prometheus/prometheus $prom_version into $dir"
-  started=$(date +%s)
-  mkdir -p "$dir.partial"
-  if ! (cd tools/promql-check &&
-    go build -mod=readonly -o "$dir.partial/promql-check" . &&
-    go build -mod=readonly -tags remove_all_sd,enable_kubernetes_sd -o "$dir.partial/" \
-      github.com/prometheus/prometheus/cmd/prometheus github.com/prometheus/prometheus/cmd/promtool); then
-    echo "install-monitoring-tools: building failed: is the Go module proxy reachable (go env GOPROXY: $(go env GOPROXY))?" >&2
-    exit 2
-  fi
-  rm -rf "$dir" && mv "$dir.partial" "$dir"
-  echo "install-monitoring-tools: built in $(($(date +%s) - started)) s"
-fi
+go_build_cached -tag install-monitoring-tools -C tools/promql-check -mod readonly \
+  -label "promql-check ($prom_version)" "$dir" .
+go_build_cached -tag install-monitoring-tools -C tools/promql-check -mod readonly \
+  -tags remove_all_sd,enable_kubernetes_sd -label "prometheus and promtool ($prom_version)" "$dir" \
+  github.com/prometheus/prometheus/cmd/prometheus github.com/prometheus/prometheus/cmd/promtool
 echo "install-monitoring-tools: done"

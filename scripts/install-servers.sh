@@ -10,9 +10,11 @@
 #     Go module proxy into a per-user cache keyed by version (a warm cache makes this a no-op).
 # Idempotent: installs only what is missing. The tests themselves install nothing.
 set -euo pipefail
+# shellcheck source=scripts/lib/go-build.sh
+. "$(dirname "$0")/lib/go-build.sh"
 
 VERSITYGW_VERSION=v1.8.0
-vgw_dir="${XDG_CACHE_HOME:-$HOME/.cache}/auditflow/versitygw-$VERSITYGW_VERSION"
+vgw_dir="$auditflow_cache/versitygw-$VERSITYGW_VERSION"
 # The tests find the binary with `scripts/install-servers.sh --versitygw-path` (prints, installs nothing).
 if [ "${1:-}" = "--versitygw-path" ]; then
   echo "$vgw_dir/versitygw"
@@ -44,22 +46,6 @@ else
   done
 fi
 
-if [ -x "$vgw_dir/versitygw" ]; then
-  echo "install-servers: versitygw $VERSITYGW_VERSION present"
-else
-  command -v go >/dev/null 2>&1 || {
-    echo "install-servers: Go is needed to build versitygw $VERSITYGW_VERSION (the S3 server of the backup tests); install the Go toolchain" >&2
-    exit 2
-  }
-  echo "install-servers: building versitygw $VERSITYGW_VERSION from its Go module into $vgw_dir"
-  started=$(date +%s)
-  mkdir -p "$vgw_dir.partial"
-  if ! GOBIN="$vgw_dir.partial" GOFLAGS=-mod=mod go install \
-    "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"; then
-    echo "install-servers: building versitygw failed: is the Go module proxy reachable (go env GOPROXY: $(go env GOPROXY))?" >&2
-    exit 2
-  fi
-  rm -rf "$vgw_dir" && mv "$vgw_dir.partial" "$vgw_dir"
-  echo "install-servers: versitygw built in $(($(date +%s) - started)) s"
-fi
+go_build_cached -tag install-servers -label "versitygw $VERSITYGW_VERSION" "$vgw_dir" \
+  "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
 echo "install-servers: done"

@@ -9,7 +9,9 @@
 # Exit status 2 with the reason when Go is missing or a build fails.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-cache="${XDG_CACHE_HOME:-$HOME/.cache}/auditflow"
+# shellcheck source=scripts/lib/go-build.sh
+. "$root/scripts/lib/go-build.sh"
+cache="$auditflow_cache"
 
 command -v go >/dev/null 2>&1 || {
   echo "twin-build: the Go toolchain (go >= 1.26) is needed to build the twin's binaries; install it" >&2
@@ -23,23 +25,10 @@ module_version() {
 
 # build NAME DIR MODULE_DIR PACKAGE [LDFLAGS]: builds PACKAGE into DIR/NAME unless it is there.
 build() {
-  local name="$1" dir="$2" moddir="$3" pkg="$4" ldflags="${5:-}" t0
-  if [[ -x "$dir/$name" ]]; then
-    echo "twin-build: $name $(basename "$dir") cached"
-    return
-  fi
-  mkdir -p "$dir"
-  t0=$(date +%s)
-  echo "twin-build: $name $(basename "$dir") building..."
-  if ! (cd "$moddir" && GOFLAGS='-mod=mod -buildvcs=false' CGO_ENABLED=0 \
-    go build -trimpath -ldflags="-s -w $ldflags" -o "$dir/.$name.partial" "$pkg"); then
-    echo "twin-build: building $name failed (is the Go module proxy reachable? go env GOPROXY: $(go env GOPROXY))" >&2
-    exit 2
-  fi
-  mv "$dir/.$name.partial" "$dir/$name"
+  local name="$1" dir="$2"
+  go_build_cached -tag twin-build -label "$name $(basename "$dir")" -C "$3" -ldflags "${5:-}" "$dir" "$4"
   # Recorded for the benchmark (npm run bench:twin prints the cold build time of this cache).
-  echo "$name $(($(date +%s) - t0))" >>"$dir/build-seconds.txt"
-  echo "twin-build: $name $(basename "$dir") built in $(($(date +%s) - t0))s"
+  [ -z "$go_build_seconds" ] || echo "$name $go_build_seconds" >>"$dir/build-seconds.txt"
 }
 
 etcd_version="$(module_version "$root/tools/twin/etcd" go.etcd.io/etcd/server/v3)"
