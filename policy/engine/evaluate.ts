@@ -25,7 +25,7 @@ import type {
 import { UNKNOWN_MARKER } from "../../shared/markers";
 import { registry } from "../policies";
 import { packArgs } from "../pack";
-import { annotatedExemptions, exemptionOf, Theme } from "../lib/define";
+import { annotatedExemptions, exemptionOf, Severity, Theme } from "../lib/define";
 import {
   loadPackConfig,
   PackConfigObject,
@@ -67,11 +67,17 @@ export interface Violation {
   policy: string;
   theme: Theme | "unknown";
   enforcement: "advisory" | "mandatory";
+  /** The policy's severity, which the engine also puts on the diagnostic; absent if it has none. */
+  severity?: Severity;
   resource: ResourceRef;
   /** What is wrong and how to fix it. */
   message: string;
   /** The policy's description, which the engine shows above the message. */
   description: string;
+  /** Why the rule matters (the pack's policies all say), one line. */
+  rationale?: string;
+  /** Where the rationale is explained (the policy's `url`). */
+  link?: string;
 }
 
 export interface Exemption {
@@ -180,13 +186,17 @@ class Run {
 
   record(policy: Policy, level: string, r: PlannedResource, message: string, urn?: string): void {
     const target = urn ? (this.byUrn.get(urn) ?? r) : r;
+    const meta = registry.get(policy.name);
     this.report.violations.push({
       policy: policy.name,
-      theme: registry.get(policy.name)?.theme ?? "unknown",
+      theme: meta?.theme ?? "unknown",
       enforcement: level === "advisory" ? "advisory" : "mandatory",
+      severity: policy.severity,
       resource: refOf(target),
       message,
       description: policy.description,
+      rationale: meta?.rationale,
+      link: policy.url,
     });
   }
 

@@ -6,6 +6,7 @@
  * before the long tail. The Markdown comment stays under GitHub's 65,536-character limit however
  * many findings there are, and says how many it left out and where the full report is.
  */
+import { parseMessage, Severity } from "../lib/define";
 import { registry } from "../policies";
 import type { PackReport, ResourceRef, Violation } from "./evaluate";
 
@@ -36,36 +37,49 @@ interface Finding {
 interface Group {
   policy: string;
   enforcement: Violation["enforcement"];
+  severity?: Severity;
+  rationale?: string;
+  link?: string;
   fix: string;
   findings: Finding[];
 }
 
-/** The problem part and the fix part of a policy message ("<problem>. Fix: <fix>"). */
-function split(message: string): { problem: string; fix: string } {
-  const at = message.lastIndexOf(". Fix: ");
-  return at < 0
-    ? { problem: message, fix: "" }
-    : { problem: message.slice(0, at), fix: message.slice(at + ". Fix: ".length) };
-}
+/** Most severe first; a policy without a severity after every one with. */
+const SEVERITY_RANK: Record<Severity, number> = { critical: 0, high: 1, medium: 2, low: 3 };
+const rank = (s: Severity | undefined) => (s ? SEVERITY_RANK[s] : 4);
 
+/**
+ * Groups sorted as a reviewer works through them: mandatory before advisory, then by severity
+ * (critical first), then the largest groups first, then by policy name.
+ */
 function groupsOf(report: PackReport, opts: FormatOptions): Group[] {
   const groups = new Map<string, Group>();
   for (const v of report.violations) {
-    const { problem, fix: own } = split(v.message);
+    const { problem, fix: own } = parseMessage(v.message);
     const meta = registry.get(v.policy);
     const fix = opts.ours && !opts.ours(v.resource) && meta?.genericFix ? meta.genericFix : own;
     const key = `${v.enforcement}\u0000${v.policy}\u0000${fix}`;
     let g = groups.get(key);
-    if (!g)
-      groups.set(key, (g = { policy: v.policy, enforcement: v.enforcement, fix, findings: [] }));
+    if (!g) {
+      const { policy, enforcement, severity, rationale, link } = v;
+      g = { policy, enforcement, severity, rationale, link, fix, findings: [] };
+      groups.set(key, g);
+    }
     g.findings.push({ resource: v.resource, problem });
   }
   return [...groups.values()].sort(
     (a, b) =>
       (a.enforcement === b.enforcement ? 0 : a.enforcement === "mandatory" ? -1 : 1) ||
+      rank(a.severity) - rank(b.severity) ||
       b.findings.length - a.findings.length ||
       a.policy.localeCompare(b.policy),
   );
+}
+
+/** `<rationale> See <link>`, or as much of it as the policy declares. */
+function why(g: Group): string | undefined {
+  const parts = [g.rationale, g.link && `See ${g.link}`].filter(Boolean);
+  return parts.length ? parts.join(" ") : undefined;
 }
 
 /** `Deployment a/x, Service a/y and 12 more`. */
@@ -83,9 +97,12 @@ function text(report: PackReport, opts: FormatOptions): string {
   ];
   for (const g of groups) {
     const n = g.findings.length;
-    out.push("", `  [${g.enforcement}] ${g.policy}: ${n} finding${n === 1 ? "" : "s"}`);
+    const sev = g.severity ? ` (${g.severity})` : "";
+    out.push("", `  [${g.enforcement}] ${g.policy}${sev}: ${n} finding${n === 1 ? "" : "s"}`);
     for (const f of g.findings) out.push(`    ${where(f.resource)}: ${f.problem}`);
     if (g.fix) out.push(`    Fix: ${g.fix}`);
+    const reason = why(g);
+    if (reason) out.push(`    Why: ${reason}`);
   }
   if (report.exemptions.length) {
     out.push("", "  Exemptions:");
@@ -114,12 +131,13 @@ const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
 function groupRow(g: Group): string {
   const first = g.findings[0]!.problem;
   const similar = g.findings.length > 1 ? ` (first of ${g.findings.length})` : "";
-  return `| \`${g.policy}\` | ${g.findings.length} | ${cell(objectsList(g.findings, 5))} | ${cell(first)}${similar} | ${cell(g.fix)} |`;
+  const policy = g.link ? `[\`${g.policy}\`](${g.link})` : `\`${g.policy}\``;
+  return `| ${g.severity ?? ""} | ${policy} | ${g.findings.length} | ${cell(objectsList(g.findings, 5))} | ${cell(first)}${similar} | ${cell(g.fix)} |`;
 }
 
 const TABLE_HEAD = [
-  "| Policy | Count | Objects | What is wrong | How to fix |",
-  "| --- | --- | --- | --- | --- |",
+  "| Severity | Policy | Count | Objects | What is wrong | How to fix |",
+  "| --- | --- | --- | --- | --- | --- |",
 ];
 
 /** Lines appended while they fit the budget; returns how many items were left out. */
@@ -204,13 +222,17 @@ function sarif(report: PackReport, artifact?: (r: ResourceRef) => string | undef
           driver: {
             name: "auditflow-policy",
             informationUri: "https://www.pulumi.com/docs/iac/packages-and-automation/crossguard/",
-            rules: names.map((n) => ({
-              id: n,
-              name: n,
-              shortDescription: { text: registry.get(n)?.description ?? n },
-              help: { text: registry.get(n)?.fix ?? "" },
-              properties: { theme: registry.get(n)?.theme },
-            })),
+            rules: names.map((n) => {
+              const meta = registry.get(n);
+              return {
+                id: n,
+                name: n,
+                shortDescription: { text: meta?.description ?? n },
+                ...(meta && { fullDescription: { text: meta.rationale }, helpUri: meta.link }),
+                help: { text: meta?.fix ?? "" },
+                properties: { theme: meta?.theme, severity: meta?.severity },
+              };
+            }),
           },
         },
         results: report.violations.map((v) => {

@@ -194,14 +194,56 @@ export interface ObjectPolicyDef<C> extends ResourcePolicyBase<C> {
 
 export type ResourcePolicyDef<C> = WorkloadPolicyDef<C> | ObjectPolicyDef<C>;
 
+/**
+ * What the engine is told about a policy (GetAnalyzerInfo) besides its config schema: the runtime
+ * also puts `severity` on every diagnostic it reports, and the Pulumi Cloud shows `url`.
+ */
+function engineMeta<C>(def: Common<C>) {
+  return {
+    name: def.name,
+    description: def.description,
+    remediationSteps: def.fix,
+    severity: def.severity,
+    url: def.link,
+  };
+}
+
 function schemaOf(extra: Record<string, unknown> | undefined): PolicyConfigSchema {
   return {
     properties: { exempt: exemptSchema, ...(extra ?? {}) },
   } as unknown as PolicyConfigSchema;
 }
 
-function message(problem: string, fix: string): string {
-  return `${problem}. Fix: ${fix}`;
+/**
+ * The message of a violation, as the engine shows it under the policy's description:
+ * `[<severity>] <problem>. Fix: <fix>. See <link>`. The severity leads so a reviewer scanning (or
+ * sorting) the output sees first what matters most; the link is where the rationale is explained.
+ */
+export function violationMessage(
+  meta: Pick<PolicyMeta, "severity" | "fix" | "link">,
+  problem: string,
+): string {
+  return `[${meta.severity}] ${problem}. Fix: ${meta.fix}. See ${meta.link}`;
+}
+
+/** The parts of a message violationMessage wrote; a message in another form is all problem. */
+export interface MessageParts {
+  severity?: Severity;
+  problem: string;
+  fix: string;
+  link?: string;
+}
+
+const MESSAGE = /^\[(critical|high|medium|low)\] ([^]*)\. Fix: ([^]*)\. See (\S+)$/;
+
+/** Splits a message into the parts violationMessage put together (the report formats use it). */
+export function parseMessage(message: string): MessageParts {
+  const m = MESSAGE.exec(message);
+  if (m) return { severity: m[1] as Severity, problem: m[2]!, fix: m[3]!, link: m[4]! };
+  const at = message.lastIndexOf(". Fix: ");
+  return at < 0
+    ? { problem: message, fix: "" }
+    : { problem: message.slice(0, at), fix: message.slice(at + ". Fix: ".length) };
 }
 
 /** Whether a resource-level policy applies to a type/props pair (kinds and workload filters). */
@@ -228,9 +270,7 @@ export function resourcePolicy<C extends object = object>(
   // check always receives its workload: the one place that relies on it.
   const check = def.check as (args: ResourceCheckArgs<C>) => string[];
   const policy: ResourceValidationPolicy = {
-    name: def.name,
-    description: def.description,
-    remediationSteps: def.fix,
+    ...engineMeta(def),
     configSchema: schemaOf(def.config),
     validateResource: (args, report: ReportViolation) => {
       const props = args.props as K8sObject;
@@ -246,7 +286,7 @@ export function resourcePolicy<C extends object = object>(
         config,
         ...hit,
       })) {
-        report(message(problem, def.fix));
+        report(violationMessage(def, problem));
       }
     },
   };
@@ -385,9 +425,7 @@ export function stackPolicy<C extends object = object>(
 ): StackValidationPolicy {
   register(def, { remediates: false, stack: true });
   return {
-    name: def.name,
-    description: def.description,
-    remediationSteps: def.fix,
+    ...engineMeta(def),
     configSchema: schemaOf(def.config),
     validateStack: (args, report) => {
       // On a first preview whose Kubernetes provider is not configured yet (its kubeconfig comes
@@ -414,7 +452,7 @@ export function stackPolicy<C extends object = object>(
         (r) => !exemptionOf(def.name, r.type, r.props, r.name, config),
       );
       for (const v of def.check(subjects, resources, config))
-        report(message(v.problem, def.fix), v.urn);
+        report(violationMessage(def, v.problem), v.urn);
     },
   };
 }

@@ -16,7 +16,7 @@ import { PolicyRuntime, SIG_KEY, toWire, WireResource } from "./engine";
 
 /** What a reviewer would see, reduced to comparable strings. */
 export interface Outcome {
-  /** `policy|level|urn|message as the engine shows it`. */
+  /** `policy|level|severity|urn|message as the engine shows it`. */
   violations: string[];
   /** `policy|urn` of policies that could not judge (unknown values, not applicable). */
   notices: string[];
@@ -56,13 +56,13 @@ export async function throughRuntime(
     }
     for (const d of (await rt.analyze(w, props)).diagnostics) {
       if (d.message.startsWith("can't run policy")) out.notices.push(`${d.policy}|${d.urn}`);
-      else out.violations.push(`${d.policy}|${d.enforcement}|${d.urn}|${d.message}`);
+      else out.violations.push(`${d.policy}|${d.enforcement}|${d.severity}|${d.urn}|${d.message}`);
     }
   }
   const stack = await rt.analyzeStack(wires);
   for (const d of stack.diagnostics) {
     if (d.message.startsWith("can't run policy")) out.notices.push(`${d.policy}|${d.urn}`);
-    else out.violations.push(`${d.policy}|${d.enforcement}|${d.urn}|${d.message}`);
+    else out.violations.push(`${d.policy}|${d.enforcement}|${d.severity}|${d.urn}|${d.message}`);
   }
   for (const n of stack.notApplicable) out.notices.push(`${n.policy}|`);
   out.violations = sorted(out.violations);
@@ -77,7 +77,7 @@ export function outcomeOf(report: PackReport): Outcome {
     violations: sorted(
       report.violations.map(
         (v) =>
-          `${v.policy}|${v.enforcement}|${v.resource.urn}|${v.description}${v.message ? `\n${v.message}` : ""}`,
+          `${v.policy}|${v.enforcement}|${v.severity ?? "unspecified"}|${v.resource.urn}|${v.description}${v.message ? `\n${v.message}` : ""}`,
       ),
     ),
     notices: sorted([

@@ -32,6 +32,14 @@ export const PACK_DIR = path.resolve(__dirname, "../../policy");
 export { SECRET_SIG, SIG_KEY };
 export const UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
+type SeverityName = "unspecified" | "low" | "medium" | "high" | "critical";
+const SEVERITY_NAMES: Record<number, SeverityName> = {
+  [pb.PolicySeverity.POLICY_SEVERITY_UNSPECIFIED]: "unspecified",
+  [pb.PolicySeverity.POLICY_SEVERITY_LOW]: "low",
+  [pb.PolicySeverity.POLICY_SEVERITY_MEDIUM]: "medium",
+  [pb.PolicySeverity.POLICY_SEVERITY_HIGH]: "high",
+  [pb.PolicySeverity.POLICY_SEVERITY_CRITICAL]: "critical",
+};
 const LEVEL_NAMES: Record<number, EnforcementLevel> = {
   [pb.EnforcementLevel.ADVISORY]: "advisory",
   [pb.EnforcementLevel.MANDATORY]: "mandatory",
@@ -92,6 +100,8 @@ export function toWire(r: PlannedResource, secretPaths: string[] = []): WireReso
 export interface Diagnostic {
   policy: string;
   enforcement: EnforcementLevel;
+  /** The severity the runtime put on the diagnostic ("unspecified" when the policy has none). */
+  severity: SeverityName;
   urn: string;
   message: string;
   description: string;
@@ -104,6 +114,8 @@ export interface AnalyzerInfo {
     name: string;
     description: string;
     enforcementLevel: EnforcementLevel;
+    severity: SeverityName;
+    url: string;
     type: "resource" | "stack" | "unknown";
     configSchema?: { properties: Record<string, unknown>; required: string[] };
   }[];
@@ -239,6 +251,8 @@ export class PolicyRuntime {
           name: p.getName(),
           description: p.getDescription(),
           enforcementLevel: LEVEL_NAMES[p.getEnforcementlevel()]!,
+          severity: SEVERITY_NAMES[p.getSeverity()]!,
+          url: p.getUrl(),
           type:
             p.getPolicyType() === pb.PolicyType.POLICY_TYPE_RESOURCE
               ? "resource"
@@ -343,6 +357,7 @@ function diagnosticsOf(res: pb.AnalyzeResponse, urn: string): Diagnostic[] {
   return res.getDiagnosticsList().map((d) => ({
     policy: d.getPolicyname(),
     enforcement: LEVEL_NAMES[d.getEnforcementlevel()]!,
+    severity: SEVERITY_NAMES[d.getSeverity()]!,
     urn: d.getUrn() || urn,
     message: d.getMessage(),
     description: d.getDescription(),

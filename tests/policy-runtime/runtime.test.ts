@@ -25,7 +25,7 @@ afterAll(async () => {
   await rt?.stop();
 });
 
-test("GetAnalyzerInfo describes the pack and every policy with its level and config schema", async () => {
+test("GetAnalyzerInfo describes the pack and every policy with its level, severity, link and config schema", async () => {
   const info = await rt.info();
   const pkg = JSON.parse(fs.readFileSync(path.join(PACK_DIR, "package.json"), "utf8"));
   expect(info.name).toBe("auditflow-kubernetes");
@@ -35,6 +35,8 @@ test("GetAnalyzerInfo describes the pack and every policy with its level and con
     const wire = info.policies.find((w) => w.name === p.name)!;
     expect(wire.description).toBe(p.description);
     expect(wire.enforcementLevel).toBe("advisory"); // the pack's level: no policy sets its own
+    expect([wire.severity, wire.url]).toEqual([p.severity, p.url]);
+    expect(wire.url).toMatch(/^https:\/\//);
     expect(wire.type).toBe("validateStack" in p ? "stack" : "resource");
     expect(wire.configSchema?.properties).toEqual(
       JSON.parse(JSON.stringify(p.configSchema?.properties)),
@@ -107,6 +109,14 @@ describe("the policy fixtures", () => {
     }
     const bad = await throughRuntime(rt, badStack(), config);
     expect(bad.violations.length).toBeGreaterThan(5);
+    // The runtime puts each policy's own severity on its diagnostics, and the message leads with it.
+    for (const v of bad.violations) {
+      const [policy, , severity, , ...rest] = v.split("|");
+      const text = rest.join("|");
+      const own = policies.find((p) => p.name === policy)!.severity;
+      expect([policy, severity]).toEqual([policy, own]);
+      expect(text).toContain(`[${own}] `);
+    }
   });
 
   test("dev remediates inside the real runtime, and the remediated props satisfy the policies", async () => {

@@ -46,7 +46,9 @@ describe("pod-selected-by-network-policy and pods that need no network", () => {
   test("the same Job is flagged when the namespace has no default-deny", async () => {
     const vs = await violationsOf("pod-selected-by-network-policy", withIsolatedJob(false));
     expect(vs.map((v) => v.message)).toEqual([
-      expect.stringMatching(/^Job report has pods no specific NetworkPolicy selects\. Fix: /),
+      expect.stringMatching(
+        /^\[high\] Job report has pods no specific NetworkPolicy selects\. Fix: /,
+      ),
     ]);
   });
 
@@ -57,7 +59,7 @@ describe("pod-selected-by-network-policy and pods that need no network", () => {
     const vs = await violationsOf("pod-selected-by-network-policy", stack);
     expect(vs.map((v) => v.message)).toContainEqual(
       expect.stringMatching(
-        /^Deployment api has pods no specific NetworkPolicy selects and a Service sends traffic to them/,
+        /^\[high\] Deployment api has pods no specific NetworkPolicy selects and a Service sends traffic to them/,
       ),
     );
   });

@@ -278,7 +278,7 @@ describe("report formats", () => {
       md.indexOf("<details><summary>Advisory (1 in 1 groups)</summary>"),
     );
     expect(md).toMatch(
-      /\| `no-privileged` \| 1 \| Deployment apps\/api \| container "app" is privileged \|/,
+      /\| critical \| \[`no-privileged`\]\(https:\/\/\S+\) \| 1 \| Deployment apps\/api \| container "app" is privileged \|/,
     );
   });
 });

@@ -4,6 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parseAllDocuments } from "yaml";
+import { registry } from "../../policy/policies";
 
 const root = path.resolve(__dirname, "../..");
 const tsx = path.join(root, "node_modules/.bin/tsx");
@@ -82,6 +83,15 @@ test("--format json prints every resource without secret values", () => {
   expect(doc.outputs.kubeconfig).toBe("[secret]");
   expect(doc.outputs.cluster.provisioning).toBe("ssh");
   expect(r.stdout).not.toContain("SSH-KEY-MUST-NOT-LEAK");
+  // prod's only violations are the advisory list of exemptions, each with its severity and link.
+  const exemptionsLink = registry.get("exemptions-listed")!.link;
+  expect(
+    new Set(
+      doc.policy.violations.map((v: any) =>
+        [v.policy, v.enforcement, v.severity, v.link, v.message.split(" ")[0]].join(" "),
+      ),
+    ),
+  ).toEqual(new Set([`exemptions-listed advisory low ${exemptionsLink} [low]`]));
 });
 
 test("a bad config file exits 2 and names every bad key", () => {
@@ -121,20 +131,54 @@ test("unreadable input and bad flags exit 2 with a clear message", () => {
   expect(plan([]).stderr).toContain("--stack is required");
 });
 
-test("mandatory policy violations make the plan exit 1", () => {
+test("mandatory policy violations make the plan exit 1; its report names each group's severity, fix and why, most severe first", () => {
   const pack = path.join(tmp, "strict-registries.json");
   fs.writeFileSync(
     pack,
     JSON.stringify({
-      all: "advisory",
+      all: "disabled",
       "allowed-registries": { enforcementLevel: "mandatory", registries: ["registry.internal"] },
+      "ha-replicas": "mandatory",
+      "ephemeral-storage-limits": "advisory",
     }),
   );
   const r = plan(["--stack", "dev", "--out", path.join(tmp, "strict"), "--policy-config", pack]);
   expect(r.code).toBe(1);
-  expect(r.stdout).toMatch(/\[mandatory\] allowed-registries: \d+ findings\n/);
-  expect(r.stdout).toMatch(
+  const report = r.stdout.slice(r.stdout.indexOf("Policy pack auditflow-kubernetes"));
+  // Group headers in order: mandatory before advisory, then high before low.
+  expect(
+    [...report.matchAll(/^ {2}\[.+$/gm)].map((m) => m[0].replace(/\d+ findings/, "N findings")),
+  ).toEqual([
+    "  [mandatory] allowed-registries (high): N findings",
+    "  [mandatory] ha-replicas (high): N findings",
+    "  [advisory] ephemeral-storage-limits (low): N findings",
+  ]);
+  // The ha-replicas group exactly (auto-named objects end in 8 hex digits, as the provider's do).
+  const ha = report.split("\n\n").find((g) => g.startsWith("  [mandatory] ha-replicas"))!;
+  expect(ha.replace(/-[0-9a-f]{8}:/g, "-<auto>:")).toBe(
+    [
+      "  [mandatory] ha-replicas (high): 6 findings",
+      ...[
+        "auditflow-data/pgbouncer",
+        "auditflow-data/redis",
+        "auditflow/audit-event-generator",
+        "auditflow/notification-service",
+        "auditflow/event-audit-dashboard",
+        "auditflow/audit-log-analysis",
+      ].map(
+        (d) =>
+          `    Deployment ${d}-<auto>: the Deployment runs 1 replica(s); the stack asks for at least 2`,
+      ),
+      "    Fix: raise replicas (or the HorizontalPodAutoscaler's minReplicas) to at least the stack's minimum (and keep a PodDisruptionBudget)",
+      "    Why: A single replica in prod means every node drain or crash is an outage. See https://kubernetes.io/docs/concepts/workloads/pods/disruptions/",
+    ].join("\n"),
+  );
+  expect(report).toMatch(
     /\n {4}Deployment \S+: container "app" image ghcr.io\/auditflow\/audit-event-generator:0.4.2 comes from ghcr.io, not one of registry.internal\n/,
+  );
+  expect(report).toContain(
+    "\n    Fix: pull the image from an allowed registry (mirror it there), or add the registry to the pack config's allowed-registries list" +
+      "\n    Why: Images from an unvetted registry are code nobody reviewed running in the cluster. See https://kubernetes.io/docs/concepts/containers/images/\n",
   );
   expect(r.stderr).toMatch(/mandatory policy violation\(s\); stack dev must not be applied/);
 });

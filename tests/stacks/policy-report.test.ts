@@ -39,7 +39,9 @@ test("the comment carries the stack's marker, lists the mandatory violation and 
   expect(comment.startsWith(commentMarker("prod"))).toBe(true);
   expect(comment.length).toBeLessThanOrEqual(COMMENT_LIMIT);
   expect(comment).toMatch(/#### Mandatory \(blocks the update\)/);
-  expect(comment).toMatch(/\| `ha-replicas` \| .*audit-event-generator/);
+  expect(comment).toMatch(
+    /\| high \| \[`ha-replicas`\]\(https:\/\/kubernetes\.io\/\S+\) \| \d+ \| .*audit-event-generator/,
+  );
 });
 
 test("the SARIF file validates against the SARIF 2.1.0 schema and reports the violation as an error", () => {

@@ -155,11 +155,11 @@ test("a program with known bad resources yields exactly the expected violations"
       )
       .sort(),
   ).toEqual([
-    'image-tag-pinned: container "web" image ghcr.io/auditflow/legacy:latest uses the mutable tag latest',
-    'no-dangerous-capabilities: container "web" adds capability NET_ADMIN',
-    "no-default-namespace: the object is in the default namespace",
-    "pod-selected-by-network-policy: Deployment legacy-<auto> has pods no specific NetworkPolicy selects",
-    "recommended-labels: labels app.kubernetes.io/name, app.kubernetes.io/part-of, app.kubernetes.io/managed-by are missing",
-    "recommended-labels: the pod template lacks app.kubernetes.io/name, app.kubernetes.io/part-of, app.kubernetes.io/managed-by",
+    'image-tag-pinned: [high] container "web" image ghcr.io/auditflow/legacy:latest uses the mutable tag latest',
+    'no-dangerous-capabilities: [critical] container "web" adds capability NET_ADMIN',
+    "no-default-namespace: [medium] the object is in the default namespace",
+    "pod-selected-by-network-policy: [high] Deployment legacy-<auto> has pods no specific NetworkPolicy selects",
+    "recommended-labels: [low] labels app.kubernetes.io/name, app.kubernetes.io/part-of, app.kubernetes.io/managed-by are missing",
+    "recommended-labels: [low] the pod template lacks app.kubernetes.io/name, app.kubernetes.io/part-of, app.kubernetes.io/managed-by",
   ]);
 });
