@@ -124,10 +124,13 @@ function containsUnknown(v: unknown): boolean {
   return false;
 }
 
-/** Like the runtime's proxy: reading a value unknown until apply throws, so the policy is skipped. */
-function unknownChecking<T>(v: T, at = ""): T {
+/**
+ * Like the runtime's proxy: reading a value unknown until apply throws, so the policy is skipped.
+ * Read-only unless `writable` (a remediation's own copy).
+ */
+function unknownChecking<T>(v: T, at = "", writable = false): T {
   if (typeof v !== "object" || v === null) return v;
-  return new Proxy(v as object, {
+  const traps: ProxyHandler<object> = {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
       const here = `${at}.${String(prop)}`;
@@ -135,10 +138,51 @@ function unknownChecking<T>(v: T, at = ""): T {
         throw new UnknownValue(`value at ${here} can't be known during preview`);
       const desc = Object.getOwnPropertyDescriptor(target, prop);
       if (desc && desc.configurable === false && desc.writable === false) return value;
-      return unknownChecking(value, here);
+      return unknownChecking(value, here, writable);
     },
-  }) as T;
+  };
+  return new Proxy(v as object, writable ? traps : { ...traps, ...readOnlyTraps(at) }) as T;
 }
+
+/** Writes throw what V8 throws for a frozen object, so a read-only proxy acts as frozenCopy's view. */
+function readOnlyTraps(at: string): ProxyHandler<object> {
+  return {
+    set(_target, prop) {
+      throw new TypeError(`Cannot assign to read only property '${String(prop)}' at ${at || "."}`);
+    },
+    deleteProperty(_target, prop) {
+      throw new TypeError(`Cannot delete property '${String(prop)}' at ${at || "."}`);
+    },
+    defineProperty(_target, prop) {
+      throw new TypeError(`Cannot define property '${String(prop)}' at ${at || "."}`);
+    },
+  };
+}
+
+/**
+ * A deep-frozen copy of a resource's properties: the one view every policy of a phase is handed.
+ * The runtime deserializes the properties afresh for each policy, so one policy's changes can never
+ * reach another; sharing one object here is what keeps the evaluator fast, and freezing it keeps
+ * that isolation: a policy that writes to what it judges fails (see PolicyMutation) instead of
+ * changing what the policies after it see. The caller's objects are never frozen or changed.
+ */
+function frozenCopy<T>(v: T): T {
+  if (typeof v !== "object" || v === null) return v;
+  if (Array.isArray(v)) return Object.freeze(v.map(frozenCopy)) as T;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(v)) out[key] = frozenCopy((v as Record<string, unknown>)[key]);
+  return Object.freeze(out) as T;
+}
+
+/**
+ * What V8 throws when code writes to a frozen object (assignment in strict code, push, splice,
+ * delete, defineProperty): the evaluator turns it into a PolicyMutation naming the policy.
+ */
+const FROZEN_WRITE =
+  /^Cannot (assign to read only property|add property|delete property|define property|redefine property)|object is not extensible/;
+
+/** A policy changed the properties it was given to judge. */
+export class PolicyMutation extends Error {}
 
 function refOf(r: PlannedResource): ResourceRef {
   const meta = (r.props?.metadata ?? {}) as { name?: string; namespace?: string };
@@ -209,6 +253,12 @@ class Run {
         this.report.notices.push({ policy: policy.name, resource: refOf(r), message });
         return;
       }
+      // By name, not instanceof: a built-in (push, splice) throws its own realm's TypeError.
+      if ((e as Error)?.name === "TypeError" && FROZEN_WRITE.test((e as Error).message))
+        throw new PolicyMutation(
+          `policy ${policy.name} changed the properties of ${r.type} ${r.name} it was given to judge ` +
+            `(${(e as Error).message}): a policy must only read them; copy what it needs to change`,
+        );
       throw new Error(
         `policy ${policy.name} failed on ${r.type} ${r.name}: ${(e as Error).message}`,
       );
@@ -221,8 +271,21 @@ class Run {
     }
   }
 
+  /** Frozen copies already made, by the object copied (the stack phase reuses the resource phase's). */
+  private readonly frozen = new WeakMap<object, unknown>();
+
+  /** The read-only view of a resource's properties that every policy of a phase shares. */
   view<T>(r: PlannedResource, v: T): T {
-    return this.unknowns.has(r) ? unknownChecking(v) : v;
+    if (this.unknowns.has(r)) return unknownChecking(v);
+    if (typeof v !== "object" || v === null) return v;
+    let copy = this.frozen.get(v) as T | undefined;
+    if (copy === undefined) this.frozen.set(v, (copy = frozenCopy(v)));
+    return copy;
+  }
+
+  /** A remediation's view of its own copy: writable, unknown values still throw when read. */
+  writableView<T>(r: PlannedResource, copy: T): T {
+    return this.unknowns.has(r) ? unknownChecking(copy, "", true) : copy;
   }
 }
 
@@ -257,7 +320,7 @@ function remediate(run: Run, remediators: Active[], r: PlannedResource): Record<
       type: r.type,
       name: r.name,
       urn: r.urn,
-      props: run.view(r, copy),
+      props: run.writableView(r, copy),
       getConfig,
       notApplicable: run.notApplicable,
     } as unknown as ResourceValidationArgs;
@@ -285,21 +348,21 @@ function runResourcePolicies(run: Run, active: Active[], resources: PlannedResou
   );
   for (const r of resources) {
     const props = remediators.length ? remediate(run, remediators, r) : r.props;
-    // One args object per resource, reused across policies (only getConfig differs): the hot path.
-    const args = {
-      type: r.type,
-      name: r.name,
-      urn: r.urn,
-      props: run.view(r, props),
-      getConfig: undefined as unknown,
-      notApplicable: run.notApplicable,
-    };
-    const typed = args as unknown as ResourceValidationArgs;
+    // One read-only view of the properties per resource, shared by its policies (the hot path);
+    // each policy call gets its own small args object, so none can swap what the next one sees.
+    const view = run.view(r, props);
     for (const { p, level, getConfig, validations } of resourcePolicies) {
-      args.getConfig = getConfig;
+      const args = {
+        type: r.type,
+        name: r.name,
+        urn: r.urn,
+        props: view,
+        getConfig,
+        notApplicable: run.notApplicable,
+      } as unknown as ResourceValidationArgs;
       // A remediated resource that still violates is reported as mandatory, as the runtime does.
       for (const v of validations)
-        run.guard(p, r, () => v(typed, (message) => run.record(p, level, r, message ?? "")));
+        run.guard(p, r, () => v(args, (message) => run.record(p, level, r, message ?? "")));
     }
   }
 }
@@ -310,14 +373,19 @@ function runStackPolicies(
   resources: PlannedResource[],
   stack?: string,
 ): void {
-  const policyResources = resources.map((r) => ({
-    type: r.type,
-    name: r.name,
-    urn: r.urn,
-    props: run.view(r, r.outputs ?? r.props),
-    dependencies: [],
-    propertyDependencies: {},
-  }));
+  // Read-only like the properties, so no stack policy can change what the next one sees.
+  const policyResources = Object.freeze(
+    resources.map((r) =>
+      Object.freeze({
+        type: r.type,
+        name: r.name,
+        urn: r.urn,
+        props: run.view(r, r.outputs ?? r.props),
+        dependencies: Object.freeze([]),
+        propertyDependencies: Object.freeze({}),
+      }),
+    ),
+  );
   const stackRef: PlannedResource = {
     urn: "",
     type: "pulumi:pulumi:Stack",

@@ -1,11 +1,15 @@
 /** Where the offline evaluator follows Pulumi's policy runtime and engine rather than its own rules. */
 import { policies } from "../../policy/policies";
+import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import {
   PackConfigError,
+  PlannedResource,
+  PolicyMutation,
   reconcileConfig,
   runPack,
   stackConfigFile,
   loadPackConfig,
+  UNKNOWN_MARKER,
 } from "../../policy/engine/evaluate";
 import { goodStack } from "./fixtures";
 
@@ -80,4 +84,146 @@ test("each violation carries the policy's description, which the engine shows ab
   expect(report.violations[0]!.description).toBe(
     policies.find((p) => p.name === "namespace-default-deny")!.description,
   );
+});
+
+describe("each policy judges the properties as they were: one policy cannot change what the next sees", () => {
+  const deployment = (props: Record<string, unknown> = {}): PlannedResource => ({
+    urn: "urn:pulumi:test::p::kubernetes:apps/v1:Deployment::web",
+    type: "kubernetes:apps/v1:Deployment",
+    name: "web",
+    props: {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "web", namespace: "apps", labels: { tier: "front" } },
+      spec: { replicas: 2, template: { spec: { containers: [{ name: "web", image: "x:1" }] } } },
+      ...props,
+    },
+  });
+  /** A policy that reports the replicas and labels it reads, in that order. */
+  const reader: ResourceValidationPolicy = {
+    name: "reader",
+    description: "reports what it reads",
+    validateResource: (args, report) => {
+      const { metadata, spec } = args.props as any;
+      report(`replicas ${spec.replicas}, labels ${JSON.stringify(metadata.labels)}`);
+    },
+  };
+  /** A policy that tries every kind of write, swallowing each failure (as sloppy code would). */
+  const scribbler: ResourceValidationPolicy = {
+    name: "scribbler",
+    description: "writes to what it judges",
+    validateResource: (args) => {
+      const tries: (() => void)[] = [
+        () => ((args.props as any).spec.replicas = 0),
+        () => ((args.props as any).metadata.labels.tier = "changed"),
+        () => delete (args.props as any).metadata.labels,
+        () => (args.props as any).spec.template.spec.containers.push({ name: "extra" }),
+        () => ((args as any).props = { spec: { replicas: 99 }, metadata: { labels: {} } }),
+      ];
+      for (const t of tries)
+        try {
+          t();
+        } catch {
+          // refused
+        }
+    },
+  };
+  const run = (resources: PlannedResource[], pols: ResourceValidationPolicy[]) =>
+    runPack(resources, { policies: pols, config: { all: "mandatory" } });
+
+  test("a policy after one that writes to the properties reads them unchanged", async () => {
+    const report = await run([deployment()], [scribbler, reader]);
+    expect(report.violations.map((v) => v.message)).toEqual([
+      'replicas 2, labels {"tier":"front"}',
+    ]);
+  });
+
+  test("the same holds in a preview, where some values are unknown", async () => {
+    const resource = deployment({ status: UNKNOWN_MARKER });
+    const report = await run([resource], [scribbler, reader]);
+    expect(report.violations.map((v) => v.message)).toEqual([
+      'replicas 2, labels {"tier":"front"}',
+    ]);
+  });
+
+  test.each([
+    [
+      "an assignment",
+      (p: any) => (p.spec.replicas = 0),
+      /Cannot assign to read only property 'replicas'/,
+    ],
+    ["a push", (p: any) => p.spec.template.spec.containers.push({}), /Cannot add property 1/],
+    ["a delete", (p: any) => delete p.metadata.labels, /Cannot delete property 'labels'/],
+  ])(
+    "%s to the properties fails the run, naming the policy and the resource",
+    async (_t, write, how) => {
+      const writer: ResourceValidationPolicy = {
+        name: "writer",
+        description: "writes",
+        validateResource: (args) => {
+          write(args.props);
+        },
+      };
+      const attempt = run([deployment()], [writer]);
+      await expect(attempt).rejects.toThrow(PolicyMutation);
+      await expect(attempt).rejects.toThrow(
+        /^policy writer changed the properties of kubernetes:apps\/v1:Deployment web it was given to judge \(.+\): a policy must only read them/,
+      );
+      await expect(attempt).rejects.toThrow(how);
+    },
+  );
+
+  test("in a preview too, a write fails the run instead of reaching the next policy", async () => {
+    const writer: ResourceValidationPolicy = {
+      name: "writer",
+      description: "writes",
+      validateResource: (args) => {
+        (args.props as any).metadata.labels.tier = "changed";
+      },
+    };
+    await expect(run([deployment({ status: UNKNOWN_MARKER })], [writer])).rejects.toThrow(
+      /^policy writer changed the properties .* \(Cannot assign to read only property 'tier' at \.metadata\.labels\)/,
+    );
+  });
+
+  test("a stack policy cannot change the resources the next stack policy sees", async () => {
+    const seen: string[] = [];
+    const stackScribbler: StackValidationPolicy = {
+      name: "stack-scribbler",
+      description: "writes",
+      validateStack: (args) => {
+        for (const t of [
+          () => (args.resources as any[]).pop(),
+          () => ((args.resources[0] as any).props = {}),
+          () => ((args.resources[0]!.props as any).spec.replicas = 0),
+        ])
+          try {
+            t();
+          } catch {
+            // refused
+          }
+      },
+    };
+    const stackReader: StackValidationPolicy = {
+      name: "stack-reader",
+      description: "reads",
+      validateStack: (args) => {
+        for (const r of args.resources) seen.push(`${r.name} ${(r.props as any).spec.replicas}`);
+      },
+    };
+    await runPack([deployment()], {
+      policies: [stackScribbler, stackReader],
+      config: { all: "mandatory" },
+    });
+    expect(seen).toEqual(["web 2"]);
+  });
+
+  test("the caller's resources are neither changed nor frozen by a run", async () => {
+    const resources = [deployment()];
+    const before = structuredClone(resources);
+    await run(resources, [scribbler, reader]);
+    expect(resources).toEqual(before);
+    expect(Object.isFrozen(resources[0]!.props)).toBe(false);
+    expect(Object.isFrozen((resources[0]!.props as any).metadata)).toBe(false);
+  });
 });
