@@ -5,7 +5,7 @@ import { compliantPodSpec } from "../apps/workload";
 import { recommendedLabels, selectorLabels } from "../lib/labels";
 import { ownImages } from "../versions";
 import { ipv4CidrPattern, s3BucketPattern, s3PrefixPattern } from "../lib/net";
-import { ageRecipientPattern, cronPattern } from "../lib/formats";
+import { ageRecipientPattern, cronPattern, dns1123LabelPattern } from "../lib/formats";
 import type { ContainerEnvValue, EnvContract, EnvValues, ShellScript } from "../lib/shell";
 import { backupScript, backupScriptFiles, OFFSITE_ENV, verifyScript } from "./backup-scripts";
 import { MONITORING_ROLE } from "./postgres-config";
@@ -127,6 +127,88 @@ function offsiteTarget(o: BackupOffsite, fail: (m: string) => never): OffsiteTar
   return { ...o, url: `${endpoint.origin}/${o.bucket}/${o.prefix}`, port };
 }
 
+/** Checks the arguments; returns the off-site target, if any, with its URL and port. */
+function checkBackupArgs(name: string, args: PostgresBackupArgs): OffsiteTarget | undefined {
+  const fail = (m: string): never => {
+    throw new Error(`PostgresBackup ${name}: ${m}`);
+  };
+  if (args.databases.length === 0) fail("databases must list at least one database");
+  if (!cronPattern.test(args.schedule))
+    fail(`schedule "${args.schedule}" must be a five-field cron expression`);
+  if (!cronPattern.test(args.verifySchedule))
+    fail(`verifySchedule "${args.verifySchedule}" must be a five-field cron expression`);
+  if (!Number.isInteger(args.keep) || args.keep < 1 || args.keep > 90)
+    fail(`keep must be a whole number from 1 to 90 (got ${args.keep})`);
+  if (args.recipients.length === 0) fail("recipients must list at least one age public key");
+  for (const r of args.recipients)
+    if (!ageRecipientPattern.test(r)) fail(`recipient "${r}" is not an age public key (age1...)`);
+  const offsite = args.offsite && offsiteTarget(args.offsite, fail);
+  for (const p of args.preMigration ?? []) {
+    if (!dns1123LabelPattern.test(p.service))
+      fail(`preMigration service "${p.service}" must be a DNS-1123 label`);
+    if (!args.databases.includes(p.database))
+      fail(
+        `preMigration database "${p.database}" of ${p.service} is not one of databases (${args.databases.join(", ")})`,
+      );
+  }
+  return offsite;
+}
+
+type ObjectMeta = { namespace: pulumi.Input<string>; labels: Record<string, string> };
+
+/** The names every backup pod refers to, and its image. */
+interface PodParts {
+  image: pulumi.Input<string>;
+  serviceAccount: pulumi.Input<string>;
+  scripts: pulumi.Input<string>;
+  volume: pulumi.Input<string>;
+  key: pulumi.Input<string>;
+}
+
+/** What every backup Job of one component shares. */
+interface JobContext {
+  name: string;
+  meta: ObjectMeta;
+  pod: PodParts;
+}
+
+/** The pod of every backup Job: the backup image, the scripts and the backup volume. */
+function backupPod(
+  parts: PodParts,
+  container: string,
+  script: ShellScript<EnvContract>,
+  env: k8s.types.input.core.v1.EnvVar[],
+  withKey: boolean,
+): k8s.types.input.core.v1.PodSpec {
+  return compliantPodSpec({
+    serviceAccountName: parts.serviceAccount,
+    runAsUser: 70,
+    restartPolicy: "Never",
+    containers: [
+      {
+        name: container,
+        image: parts.image,
+        command: ["sh", `/scripts/${script.name}`],
+        env,
+        resources: {
+          requests: { cpu: "50m", memory: "48Mi" },
+          limits: { cpu: "500m", memory: "128Mi" },
+        },
+        volumeMounts: [
+          { name: "scripts", mountPath: "/scripts", readOnly: true },
+          { name: "backups", mountPath: "/backups" },
+          ...(withKey ? [{ name: "key", mountPath: "/keys", readOnly: true }] : []),
+        ],
+      },
+    ],
+    volumes: [
+      { name: "scripts", configMap: { name: parts.scripts } },
+      { name: "backups", persistentVolumeClaim: { claimName: parts.volume } },
+      ...(withKey ? [{ name: "key", secret: { secretName: parts.key, defaultMode: 0o400 } }] : []),
+    ],
+  });
+}
+
 /**
  * Nightly encrypted backups of every database onto their own volume, and a later job that proves
  * the newest one restores (checksums, decrypt, restore into a scratch database, row counts). Both
@@ -150,32 +232,66 @@ export class PostgresBackup extends pulumi.ComponentResource {
 
   constructor(name: string, args: PostgresBackupArgs, opts?: pulumi.ComponentResourceOptions) {
     super("auditflow:data:PostgresBackup", name, {}, opts);
-    const fail = (m: string): never => {
-      throw new Error(`PostgresBackup ${name}: ${m}`);
-    };
-    if (args.databases.length === 0) fail("databases must list at least one database");
-    if (!cronPattern.test(args.schedule))
-      fail(`schedule "${args.schedule}" must be a five-field cron expression`);
-    if (!cronPattern.test(args.verifySchedule))
-      fail(`verifySchedule "${args.verifySchedule}" must be a five-field cron expression`);
-    if (!Number.isInteger(args.keep) || args.keep < 1 || args.keep > 90)
-      fail(`keep must be a whole number from 1 to 90 (got ${args.keep})`);
-    if (args.recipients.length === 0) fail("recipients must list at least one age public key");
-    for (const r of args.recipients)
-      if (!ageRecipientPattern.test(r)) fail(`recipient "${r}" is not an age public key (age1...)`);
-    const offsite = args.offsite && offsiteTarget(args.offsite, fail);
-    for (const p of args.preMigration ?? []) {
-      if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(p.service))
-        fail(`preMigration service "${p.service}" must be a DNS-1123 label`);
-      if (!args.databases.includes(p.database))
-        fail(
-          `preMigration database "${p.database}" of ${p.service} is not one of databases (${args.databases.join(", ")})`,
-        );
-    }
-
-    const identity = { name, component: "backup" };
-    const labels = recommendedLabels(identity);
+    // Throws with the argument named before anything is created.
+    const offsite = checkBackupArgs(name, args);
+    const labels = recommendedLabels({ name, component: "backup" });
     const meta = { namespace: args.namespace, labels };
+    const pod = this.podParts(name, meta, args, offsite);
+    const common = {
+      PGHOST: args.postgres.host,
+      PGPORT: String(args.postgres.port),
+      PGUSER: "postgres",
+      PGPASSWORD: {
+        valueFrom: { secretKeyRef: { name: args.postgres.secretName, key: "POSTGRES_PASSWORD" } },
+      },
+      BACKUP_DIR: "/backups",
+      ...(offsite ? this.offsiteEnv(name, meta, offsite) : {}),
+    };
+    const ctx: JobContext = { name, meta, pod };
+
+    const backupEnv = backupScript.containerEnv({
+      ...common,
+      BACKUP_DATABASES: args.databases.join(" "),
+      BACKUP_KEEP: String(args.keep),
+      BACKUP_RECIPIENTS: args.recipients.join(" "),
+    });
+    this.cronJob(ctx, "backup", args.schedule, backupScript, backupEnv, false);
+    const verifyEnv = verifyScript.containerEnv({
+      ...common,
+      AGE_IDENTITY_FILE: "/keys/identity.txt",
+      // The outcome is recorded in PostgreSQL for this role, whose exporter sidecar publishes it.
+      MONITORING_ROLE,
+    });
+    this.cronJob(ctx, "verify", args.verifySchedule, verifyScript, verifyEnv, true);
+    this.preMigrationJobs = Object.fromEntries(
+      (args.preMigration ?? []).map((p) => [
+        p.service,
+        this.preMigrationJob(
+          ctx,
+          p,
+          args.postgres.server,
+          backupScript.containerEnv({
+            ...common,
+            BACKUP_DIR: `/backups/pre-migration/${p.service}`,
+            ...(offsite ? { OFFSITE_URL: `${offsite.url}/pre-migration/${p.service}` } : {}),
+            BACKUP_DATABASES: p.database,
+            BACKUP_KEEP: String(PRE_MIGRATION_KEEP),
+            BACKUP_RECIPIENTS: args.recipients.join(" "),
+          }),
+        ),
+      ]),
+    );
+    this.networkPolicy(name, meta, args.postgres, offsite);
+    this.registerOutputs({});
+  }
+
+  /** What every backup pod mounts and runs as: the scripts, the key, the volume, the account. */
+  private podParts(
+    name: string,
+    meta: ObjectMeta,
+    args: PostgresBackupArgs,
+    offsite: OffsiteTarget | undefined,
+  ): PodParts {
     const scripts = new k8s.core.v1.ConfigMap(
       `${name}-scripts`,
       {
@@ -213,156 +329,100 @@ export class PostgresBackup extends pulumi.ComponentResource {
       { metadata: meta, automountServiceAccountToken: false },
       { parent: this },
     );
-
-    const common = {
-      PGHOST: args.postgres.host,
-      PGPORT: String(args.postgres.port),
-      PGUSER: "postgres",
-      PGPASSWORD: {
-        valueFrom: { secretKeyRef: { name: args.postgres.secretName, key: "POSTGRES_PASSWORD" } },
-      },
-      BACKUP_DIR: "/backups",
-      ...(offsite ? this.offsiteEnv(name, meta, offsite) : {}),
+    return {
+      image: args.image ?? ownImages.postgresBackup.prebuilt,
+      serviceAccount: sa.metadata.name,
+      scripts: scripts.metadata.name,
+      volume: pvc.metadata.name,
+      key: key.metadata.name,
     };
-    /** The pod of every backup Job: the backup image, the scripts and the backup volume. */
-    const backupPod = (
-      container: string,
-      script: ShellScript<EnvContract>,
-      env: k8s.types.input.core.v1.EnvVar[],
-      withKey: boolean,
-    ) =>
-      compliantPodSpec({
-        serviceAccountName: sa.metadata.name,
-        runAsUser: 70,
-        restartPolicy: "Never",
-        containers: [
-          {
-            name: container,
-            image: args.image ?? ownImages.postgresBackup.prebuilt,
-            command: ["sh", `/scripts/${script.name}`],
-            env,
-            resources: {
-              requests: { cpu: "50m", memory: "48Mi" },
-              limits: { cpu: "500m", memory: "128Mi" },
-            },
-            volumeMounts: [
-              { name: "scripts", mountPath: "/scripts", readOnly: true },
-              { name: "backups", mountPath: "/backups" },
-              ...(withKey ? [{ name: "key", mountPath: "/keys", readOnly: true }] : []),
-            ],
-          },
-        ],
-        volumes: [
-          { name: "scripts", configMap: { name: scripts.metadata.name } },
-          { name: "backups", persistentVolumeClaim: { claimName: pvc.metadata.name } },
-          ...(withKey
-            ? [{ name: "key", secret: { secretName: key.metadata.name, defaultMode: 0o400 } }]
-            : []),
-        ],
-      });
-    const cronJob = (
-      suffix: string,
-      schedule: string,
-      script: ShellScript<EnvContract>,
-      env: k8s.types.input.core.v1.EnvVar[],
-      withKey: boolean,
-    ) =>
-      new k8s.batch.v1.CronJob(
-        `${name}-${suffix}`,
-        {
-          metadata: meta,
-          spec: {
-            schedule,
-            concurrencyPolicy: "Forbid",
-            startingDeadlineSeconds: 600,
-            successfulJobsHistoryLimit: 3,
-            failedJobsHistoryLimit: 3,
-            jobTemplate: {
-              spec: {
-                backoffLimit: 1,
-                ttlSecondsAfterFinished: 7 * 86400,
-                activeDeadlineSeconds: 3 * 3600,
-                template: {
-                  metadata: { labels },
-                  spec: backupPod(suffix, script, env, withKey),
-                },
+  }
+
+  /** A scheduled backup or verification: one Job at a time, a deadline, a week of history. */
+  private cronJob(
+    ctx: JobContext,
+    suffix: string,
+    schedule: string,
+    script: ShellScript<EnvContract>,
+    env: k8s.types.input.core.v1.EnvVar[],
+    withKey: boolean,
+  ): k8s.batch.v1.CronJob {
+    return new k8s.batch.v1.CronJob(
+      `${ctx.name}-${suffix}`,
+      {
+        metadata: ctx.meta,
+        spec: {
+          schedule,
+          concurrencyPolicy: "Forbid",
+          startingDeadlineSeconds: 600,
+          successfulJobsHistoryLimit: 3,
+          failedJobsHistoryLimit: 3,
+          jobTemplate: {
+            spec: {
+              backoffLimit: 1,
+              ttlSecondsAfterFinished: 7 * 86400,
+              activeDeadlineSeconds: 3 * 3600,
+              template: {
+                metadata: { labels: ctx.meta.labels },
+                spec: backupPod(ctx.pod, suffix, script, env, withKey),
               },
             },
           },
         },
-        { parent: this },
-      );
-    cronJob(
-      "backup",
-      args.schedule,
-      backupScript,
-      backupScript.containerEnv({
-        ...common,
-        BACKUP_DATABASES: args.databases.join(" "),
-        BACKUP_KEEP: String(args.keep),
-        BACKUP_RECIPIENTS: args.recipients.join(" "),
-      }),
-      false,
+      },
+      { parent: this },
     );
-    cronJob(
-      "verify",
-      args.verifySchedule,
-      verifyScript,
-      verifyScript.containerEnv({
-        ...common,
-        AGE_IDENTITY_FILE: "/keys/identity.txt",
-        // The outcome is recorded in PostgreSQL for this role, whose exporter sidecar publishes it.
-        MONITORING_ROLE,
-      }),
-      true,
-    );
+  }
 
-    // Pre-migration backups: the same script, one database, their own directory (the nightly
-    // retention and verification only look at timestamped directories directly under /backups),
-    // and their own off-site prefix.
-    const preMigrationJob = (p: PreMigrationBackup) =>
-      new k8s.batch.v1.Job(
-        `${name}-pre-${p.service}`,
-        {
-          metadata: meta,
-          spec: {
-            backoffLimit: 1,
-            ttlSecondsAfterFinished: 86400,
-            activeDeadlineSeconds: PRE_MIGRATION_DEADLINE_SECONDS,
-            template: {
-              // The rollout is part of the (immutable) pod template, so a new rollout replaces the
-              // Job and takes a new backup; an unchanged one keeps the finished Job.
-              metadata: { labels, annotations: { "auditflow.dev/rollout": p.rollout } },
-              spec: backupPod(
-                "pre-migration",
-                backupScript,
-                backupScript.containerEnv({
-                  ...common,
-                  BACKUP_DIR: `/backups/pre-migration/${p.service}`,
-                  ...(offsite ? { OFFSITE_URL: `${offsite.url}/pre-migration/${p.service}` } : {}),
-                  BACKUP_DATABASES: p.database,
-                  BACKUP_KEEP: String(PRE_MIGRATION_KEEP),
-                  BACKUP_RECIPIENTS: args.recipients.join(" "),
-                }),
-                false,
-              ),
+  /**
+   * A pre-migration backup: the same script, one database, their own directory (the nightly
+   * retention and verification only look at timestamped directories directly under /backups),
+   * and their own off-site prefix.
+   */
+  private preMigrationJob(
+    ctx: JobContext,
+    p: PreMigrationBackup,
+    server: pulumi.Resource | undefined,
+    env: k8s.types.input.core.v1.EnvVar[],
+  ): k8s.batch.v1.Job {
+    return new k8s.batch.v1.Job(
+      `${ctx.name}-pre-${p.service}`,
+      {
+        metadata: ctx.meta,
+        spec: {
+          backoffLimit: 1,
+          ttlSecondsAfterFinished: 86400,
+          activeDeadlineSeconds: PRE_MIGRATION_DEADLINE_SECONDS,
+          template: {
+            // The rollout is part of the (immutable) pod template, so a new rollout replaces the
+            // Job and takes a new backup; an unchanged one keeps the finished Job.
+            metadata: {
+              labels: ctx.meta.labels,
+              annotations: { "auditflow.dev/rollout": p.rollout },
             },
+            spec: backupPod(ctx.pod, "pre-migration", backupScript, env, false),
           },
         },
-        {
-          parent: this,
-          dependsOn: args.postgres.server ? [args.postgres.server] : [],
-          // Pulumi waits a minute past the Kubernetes deadline, so it reports Kubernetes' reason.
-          customTimeouts: {
-            create: `${PRE_MIGRATION_DEADLINE_SECONDS + 60}s`,
-            update: `${PRE_MIGRATION_DEADLINE_SECONDS + 60}s`,
-          },
+      },
+      {
+        parent: this,
+        dependsOn: server ? [server] : [],
+        // Pulumi waits a minute past the Kubernetes deadline, so it reports Kubernetes' reason.
+        customTimeouts: {
+          create: `${PRE_MIGRATION_DEADLINE_SECONDS + 60}s`,
+          update: `${PRE_MIGRATION_DEADLINE_SECONDS + 60}s`,
         },
-      );
-    this.preMigrationJobs = Object.fromEntries(
-      (args.preMigration ?? []).map((p) => [p.service, preMigrationJob(p)]),
+      },
     );
+  }
 
+  /** The backup pods may reach PostgreSQL and the off-site store's addresses, nothing else. */
+  private networkPolicy(
+    name: string,
+    meta: ObjectMeta,
+    postgres: PostgresBackupArgs["postgres"],
+    offsite: OffsiteTarget | undefined,
+  ): void {
     new k8s.networking.v1.NetworkPolicy(
       name,
       {
@@ -372,8 +432,8 @@ export class PostgresBackup extends pulumi.ComponentResource {
           policyTypes: ["Ingress", "Egress"],
           egress: [
             {
-              to: [{ podSelector: { matchLabels: args.postgres.peer.podLabels ?? {} } }],
-              ports: [{ protocol: "TCP", port: args.postgres.port }],
+              to: [{ podSelector: { matchLabels: postgres.peer.podLabels ?? {} } }],
+              ports: [{ protocol: "TCP", port: postgres.port }],
             },
             ...(offsite
               ? [
@@ -388,13 +448,12 @@ export class PostgresBackup extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    this.registerOutputs({});
   }
 
   /** The OFFSITE_* variables of both jobs, the secret key from a Secret of its own. */
   private offsiteEnv(
     name: string,
-    meta: { namespace: pulumi.Input<string>; labels: Record<string, string> },
+    meta: ObjectMeta,
     o: OffsiteTarget,
   ): EnvValues<typeof OFFSITE_ENV, ContainerEnvValue> {
     const credentials = new k8s.core.v1.Secret(

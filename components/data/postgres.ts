@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { Peer, Workload } from "../apps/workload";
+import { ContainerSpec, Peer, Workload, WorkloadArgs } from "../apps/workload";
 import { recommendedLabels } from "../lib/labels";
 import type { ResourceSizes } from "../security/namespace";
 import { platformImages } from "../versions";
@@ -73,13 +73,39 @@ export class Postgres extends pulumi.ComponentResource {
       memoryLimit: args.resources.limits.memory,
       maxConnections: args.maxConnections,
     });
-    const dbs = args.services.map((service) => ({
+    const dbs: Database[] = args.services.map((service) => ({
       service,
       name: databaseName(service),
       passwordEnv: passwordEnv(service),
     }));
     const init = initScript(dbs, { role: MONITORING_ROLE, passwordEnv: MONITOR_PASSWORD_ENV });
+    const identity = { name, component: "database" };
+    const meta = { namespace: args.namespace, labels: recommendedLabels(identity) };
 
+    const { secret, passwords } = this.credentials(name, meta, dbs);
+    this.passwords = passwords;
+    this.secretName = secret.metadata.name;
+    const config = this.configMap(name, meta, conf, init);
+    const fromSecret: FromSecret = (envName, key = envName) => ({
+      name: envName,
+      valueFrom: { secretKeyRef: { name: secret.metadata.name, key } },
+    });
+    this.workload = new Workload(
+      name,
+      serverWorkload(identity, args, dbs, fromSecret, config.metadata.name),
+      { parent: this },
+    );
+    this.host = this.workload.host!;
+    this.peer = this.workload.peer;
+    this.registerOutputs({ host: this.host, secretName: this.secretName });
+  }
+
+  /** Generated passwords (the superuser, the monitoring role, one per service) in one Secret. */
+  private credentials(
+    name: string,
+    meta: ObjectMeta,
+    dbs: Database[],
+  ): { secret: k8s.core.v1.Secret; passwords: Record<string, pulumi.Output<string>> } {
     const password = (suffix: string) =>
       new random.RandomPassword(
         `${name}-${suffix}`,
@@ -90,17 +116,10 @@ export class Postgres extends pulumi.ComponentResource {
     const monitor = password("monitor");
     const passwords: Record<string, pulumi.Output<string>> = {};
     for (const d of dbs) passwords[d.service] = pulumi.secret(password(d.name.replace(/_/g, "-")));
-    this.passwords = passwords;
-
-    const identity = { name, component: "database" };
-    const labels = recommendedLabels(identity);
     const secret = new k8s.core.v1.Secret(
       `${name}-credentials`,
       {
-        metadata: {
-          namespace: args.namespace,
-          labels,
-        },
+        metadata: meta,
         type: "Opaque",
         stringData: pulumi.secret(
           pulumi.all([superuser, monitor, pulumi.all(passwords)]).apply(([su, mon, svc]) => ({
@@ -112,15 +131,20 @@ export class Postgres extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    this.secretName = secret.metadata.name;
+    return { secret, passwords };
+  }
 
-    const config = new k8s.core.v1.ConfigMap(
+  /** postgresql.conf, pg_hba.conf, pg_ident.conf, the init script and the exporter's queries. */
+  private configMap(
+    name: string,
+    meta: ObjectMeta,
+    conf: string,
+    init: string,
+  ): k8s.core.v1.ConfigMap {
+    return new k8s.core.v1.ConfigMap(
       `${name}-config`,
       {
-        metadata: {
-          namespace: args.namespace,
-          labels,
-        },
+        metadata: meta,
         data: {
           "postgresql.conf": conf,
           "pg_hba.conf": pgHbaConf({ monitoringRole: MONITORING_ROLE }),
@@ -131,138 +155,162 @@ export class Postgres extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-
-    const fromSecret = (envName: string, key = envName) => ({
-      name: envName,
-      valueFrom: { secretKeyRef: { name: secret.metadata.name, key } },
-    });
-    const metricsPeers: Peer[] = [{ namespace: args.metricsNamespace ?? "monitoring" }];
-    this.workload = new Workload(
-      name,
-      {
-        namespace: args.namespace,
-        identity,
-        kind: "StatefulSet",
-        replicas: 1,
-        podSecurity: { runAsUser: POSTGRES_UID, runAsGroup: POSTGRES_UID, fsGroup: POSTGRES_UID },
-        persistentVolume: {
-          name: "data",
-          mountPath: "/var/lib/postgresql/data",
-          size: args.storage,
-          storageClass: args.storageClass,
-        },
-        terminationGracePeriodSeconds: 60,
-        containers: [
-          {
-            name: "postgres",
-            image: args.image ?? platformImages.postgres,
-            args: [
-              "-c",
-              "config_file=/etc/postgresql/postgresql.conf",
-              "-c",
-              "hba_file=/etc/postgresql/pg_hba.conf",
-              "-c",
-              "ident_file=/etc/postgresql/pg_ident.conf",
-            ],
-            ports: [{ name: "postgres", containerPort: 5432 }],
-            env: [
-              { name: "PGDATA", value: "/var/lib/postgresql/data/pgdata" },
-              fromSecret("POSTGRES_PASSWORD"),
-              fromSecret(MONITOR_PASSWORD_ENV),
-              ...dbs.map((d) => fromSecret(d.passwordEnv)),
-            ],
-            resources: args.resources,
-            // Initialising an empty volume takes a while on a Pi; liveness waits for this.
-            startupProbe: {
-              exec: { command: ["pg_isready", "-h", "127.0.0.1", "-p", "5432"] },
-              periodSeconds: 5,
-              failureThreshold: 60,
-            },
-            livenessProbe: {
-              exec: { command: ["pg_isready", "-h", "/var/run/postgresql"] },
-              periodSeconds: 15,
-              timeoutSeconds: 5,
-              failureThreshold: 4,
-            },
-            readinessProbe: {
-              exec: { command: ["pg_isready", "-h", "127.0.0.1", "-p", "5432", "-d", "postgres"] },
-              periodSeconds: 5,
-              timeoutSeconds: 3,
-            },
-            writablePaths: [
-              { name: "run", mountPath: "/var/run/postgresql", sizeLimit: "16Mi" },
-              { name: "tmp", mountPath: "/tmp", sizeLimit: "256Mi" },
-            ],
-            volumeMounts: [
-              { name: "config", mountPath: "/etc/postgresql", readOnly: true },
-              { name: "initdb", mountPath: "/docker-entrypoint-initdb.d", readOnly: true },
-            ],
-          },
-          {
-            name: "exporter",
-            image: platformImages.postgresExporter,
-            // Deprecated upstream since v0.13 in favour of built-in collectors, but still supported
-            // (v0.16.0 pinned; it logs a deprecation warning at start): no built-in collector can
-            // publish an application's own table.
-            args: [`--extend.query-path=${EXPORTER_QUERIES_DIR}/queries.yaml`],
-            ports: [{ name: "metrics", containerPort: 9187 }],
-            env: [
-              { name: "DATA_SOURCE_URI", value: "127.0.0.1:5432/postgres?sslmode=disable" },
-              { name: "DATA_SOURCE_USER", value: MONITORING_ROLE },
-              fromSecret("DATA_SOURCE_PASS", MONITOR_PASSWORD_ENV),
-            ],
-            resources: {
-              requests: { cpu: "10m", memory: "32Mi" },
-              limits: { cpu: "100m", memory: "48Mi" },
-            },
-            livenessProbe: { tcpSocket: { port: "metrics" }, periodSeconds: 20 },
-            readinessProbe: {
-              httpGet: { path: "/metrics", port: "metrics" },
-              periodSeconds: 15,
-              timeoutSeconds: 5,
-            },
-            volumeMounts: [
-              { name: "exporter-queries", mountPath: EXPORTER_QUERIES_DIR, readOnly: true },
-            ],
-          },
-        ],
-        volumes: [
-          {
-            name: "config",
-            configMap: {
-              name: config.metadata.name,
-              items: ["postgresql.conf", "pg_hba.conf", "pg_ident.conf"].map((k) => ({
-                key: k,
-                path: k,
-              })),
-            },
-          },
-          {
-            name: "initdb",
-            configMap: {
-              name: config.metadata.name,
-              items: [{ key: "10-auditflow-databases.sh", path: "10-auditflow-databases.sh" }],
-              defaultMode: 0o555,
-            },
-          },
-          {
-            name: "exporter-queries",
-            configMap: {
-              name: config.metadata.name,
-              items: [{ key: "exporter-queries.yaml", path: "queries.yaml" }],
-            },
-          },
-        ],
-        podAnnotations: { "prometheus.io/scrape": "true", "prometheus.io/port": "9187" },
-        ingress: [
-          ...(args.clients?.length ? [{ from: args.clients, ports: [5432] }] : []),
-          { from: metricsPeers, ports: [9187] },
-        ],
-      },
-      { parent: this },
-    );
-    this.host = this.workload.host!;
-    this.peer = this.workload.peer;
-    this.registerOutputs({ host: this.host, secretName: this.secretName });
   }
+}
+
+/** A service's database: its name and the variable its role's password is passed in. */
+interface Database {
+  service: string;
+  name: string;
+  passwordEnv: string;
+}
+
+type ObjectMeta = { namespace: pulumi.Input<string>; labels: Record<string, string> };
+
+/** An environment variable taken from the credentials Secret (`key` defaults to the variable). */
+type FromSecret = (envName: string, key?: string) => k8s.types.input.core.v1.EnvVar;
+
+/** The StatefulSet: the server and the exporter, the config volumes, who may connect. */
+function serverWorkload(
+  identity: { name: string; component: string },
+  args: PostgresArgs,
+  dbs: Database[],
+  fromSecret: FromSecret,
+  configName: pulumi.Input<string>,
+): WorkloadArgs {
+  const metricsPeers: Peer[] = [{ namespace: args.metricsNamespace ?? "monitoring" }];
+  return {
+    namespace: args.namespace,
+    identity,
+    kind: "StatefulSet",
+    replicas: 1,
+    podSecurity: { runAsUser: POSTGRES_UID, runAsGroup: POSTGRES_UID, fsGroup: POSTGRES_UID },
+    persistentVolume: {
+      name: "data",
+      mountPath: "/var/lib/postgresql/data",
+      size: args.storage,
+      storageClass: args.storageClass,
+    },
+    terminationGracePeriodSeconds: 60,
+    containers: [serverContainer(args, dbs, fromSecret), exporterContainer(fromSecret)],
+    volumes: configVolumes(configName),
+    podAnnotations: { "prometheus.io/scrape": "true", "prometheus.io/port": "9187" },
+    ingress: [
+      ...(args.clients?.length ? [{ from: args.clients, ports: [5432] }] : []),
+      { from: metricsPeers, ports: [9187] },
+    ],
+  };
+}
+
+/** PostgreSQL with the mounted configuration, every password from the Secret, pg_isready probes. */
+function serverContainer(
+  args: PostgresArgs,
+  dbs: Database[],
+  fromSecret: FromSecret,
+): ContainerSpec {
+  return {
+    name: "postgres",
+    image: args.image ?? platformImages.postgres,
+    args: [
+      "-c",
+      "config_file=/etc/postgresql/postgresql.conf",
+      "-c",
+      "hba_file=/etc/postgresql/pg_hba.conf",
+      "-c",
+      "ident_file=/etc/postgresql/pg_ident.conf",
+    ],
+    ports: [{ name: "postgres", containerPort: 5432 }],
+    env: [
+      { name: "PGDATA", value: "/var/lib/postgresql/data/pgdata" },
+      fromSecret("POSTGRES_PASSWORD"),
+      fromSecret(MONITOR_PASSWORD_ENV),
+      ...dbs.map((d) => fromSecret(d.passwordEnv)),
+    ],
+    resources: args.resources,
+    // Initialising an empty volume takes a while on a Pi; liveness waits for this.
+    startupProbe: {
+      exec: { command: ["pg_isready", "-h", "127.0.0.1", "-p", "5432"] },
+      periodSeconds: 5,
+      failureThreshold: 60,
+    },
+    livenessProbe: {
+      exec: { command: ["pg_isready", "-h", "/var/run/postgresql"] },
+      periodSeconds: 15,
+      timeoutSeconds: 5,
+      failureThreshold: 4,
+    },
+    readinessProbe: {
+      exec: { command: ["pg_isready", "-h", "127.0.0.1", "-p", "5432", "-d", "postgres"] },
+      periodSeconds: 5,
+      timeoutSeconds: 3,
+    },
+    writablePaths: [
+      { name: "run", mountPath: "/var/run/postgresql", sizeLimit: "16Mi" },
+      { name: "tmp", mountPath: "/tmp", sizeLimit: "256Mi" },
+    ],
+    volumeMounts: [
+      { name: "config", mountPath: "/etc/postgresql", readOnly: true },
+      { name: "initdb", mountPath: "/docker-entrypoint-initdb.d", readOnly: true },
+    ],
+  };
+}
+
+/** postgres-exporter logging in with the monitoring role, with the custom backup queries. */
+function exporterContainer(fromSecret: FromSecret): ContainerSpec {
+  return {
+    name: "exporter",
+    image: platformImages.postgresExporter,
+    // Deprecated upstream since v0.13 in favour of built-in collectors, but still supported
+    // (v0.16.0 pinned; it logs a deprecation warning at start): no built-in collector can
+    // publish an application's own table.
+    args: [`--extend.query-path=${EXPORTER_QUERIES_DIR}/queries.yaml`],
+    ports: [{ name: "metrics", containerPort: 9187 }],
+    env: [
+      { name: "DATA_SOURCE_URI", value: "127.0.0.1:5432/postgres?sslmode=disable" },
+      { name: "DATA_SOURCE_USER", value: MONITORING_ROLE },
+      fromSecret("DATA_SOURCE_PASS", MONITOR_PASSWORD_ENV),
+    ],
+    resources: {
+      requests: { cpu: "10m", memory: "32Mi" },
+      limits: { cpu: "100m", memory: "48Mi" },
+    },
+    livenessProbe: { tcpSocket: { port: "metrics" }, periodSeconds: 20 },
+    readinessProbe: {
+      httpGet: { path: "/metrics", port: "metrics" },
+      periodSeconds: 15,
+      timeoutSeconds: 5,
+    },
+    volumeMounts: [{ name: "exporter-queries", mountPath: EXPORTER_QUERIES_DIR, readOnly: true }],
+  };
+}
+
+/** The one ConfigMap as three volumes: server config, init scripts (executable), exporter queries. */
+function configVolumes(configName: pulumi.Input<string>): k8s.types.input.core.v1.Volume[] {
+  return [
+    {
+      name: "config",
+      configMap: {
+        name: configName,
+        items: ["postgresql.conf", "pg_hba.conf", "pg_ident.conf"].map((k) => ({
+          key: k,
+          path: k,
+        })),
+      },
+    },
+    {
+      name: "initdb",
+      configMap: {
+        name: configName,
+        items: [{ key: "10-auditflow-databases.sh", path: "10-auditflow-databases.sh" }],
+        defaultMode: 0o555,
+      },
+    },
+    {
+      name: "exporter-queries",
+      configMap: {
+        name: configName,
+        items: [{ key: "exporter-queries.yaml", path: "queries.yaml" }],
+      },
+    },
+  ];
 }

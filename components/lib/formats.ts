@@ -11,3 +11,6 @@ export const cronPattern = /^(\S+\s+){4}\S+$/;
 
 /** An age X25519 public key: `age1` and 58 characters of the bech32 alphabet. */
 export const ageRecipientPattern = /^age1[02-9ac-hj-np-z]{58}$/;
+
+/** A DNS-1123 label (names of namespaces, containers, services): lower-case, at most 63. */
+export const dns1123LabelPattern = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
