@@ -38,6 +38,9 @@ export const platformImages = {
     "quay.io/prometheuscommunity/postgres-exporter:v0.16.0@sha256:6999a7657e2f2fb0ca6ebf417213eebf6dc7d21b30708c622f6fcb11183a2bb0",
   pgbouncer:
     "docker.io/edoburu/pgbouncer:v1.24.1-p0@sha256:53d98b3174b0842c475b9842fb0a733b2d9f7ec9da834ec42252aa553f48c628",
+  /** The same version tools/pgbouncer-exporter/go.mod builds for the conformance tier. */
+  pgbouncerExporter:
+    "quay.io/prometheuscommunity/pgbouncer-exporter:v0.12.1@sha256:30f31b6c2efdad3647f8182cc7c1a3a19e42bae5d17387694989f969371c230d",
   redis:
     "docker.io/library/redis:7.4.2-alpine3.21@sha256:02419de7eddf55aa5bcf49efb74e88fa8d931b4d77c07eff8a6b2144472b6952",
   redisExporter:
@@ -53,6 +56,7 @@ export const platformImagePlatforms: Readonly<
   postgres: ["linux/amd64", "linux/arm64"],
   postgresExporter: ["linux/amd64", "linux/arm64"],
   pgbouncer: ["linux/amd64", "linux/arm64"],
+  pgbouncerExporter: ["linux/amd64", "linux/arm64"],
   redis: ["linux/amd64", "linux/arm64"],
   redisExporter: ["linux/amd64", "linux/arm64"],
   rabbitmq: ["linux/amd64", "linux/arm64"],

@@ -10,6 +10,9 @@
 #     upstream documents for choosing discovery plugins) and promql-check (tools/promql-check,
 #     Prometheus' own PromQL parser). Built through the Go module proxy into a per-user cache keyed
 #     by that version and the tool's source (a warm cache makes this a no-op).
+#   - pgbouncer_exporter from the Go module github.com/prometheus-community/pgbouncer_exporter at
+#     the version tools/pgbouncer-exporter/go.mod pins (the `tool` the cluster's exporter image
+#     runs), into its own directory keyed by that version and go.sum.
 # Idempotent: installs only what is missing. The tests themselves install nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,9 +26,17 @@ if [ -z "$prom_version" ]; then
 fi
 src_hash=$(cat tools/promql-check/go.mod tools/promql-check/go.sum tools/promql-check/main.go | sha256sum | cut -c1-12)
 dir="$auditflow_cache/prometheus-$prom_version-$src_hash"
-# The tests find the binaries with `scripts/install-monitoring-tools.sh --bin-dir` (installs nothing).
+pgbe_version=$(awk '$1 == "github.com/prometheus-community/pgbouncer_exporter" { print $2 }' tools/pgbouncer-exporter/go.mod)
+pgbe_hash=$(cat tools/pgbouncer-exporter/go.mod tools/pgbouncer-exporter/go.sum | sha256sum | cut -c1-12)
+pgbe_dir="$auditflow_cache/pgbouncer-exporter-$pgbe_version-$pgbe_hash"
+# The tests find the binaries with `scripts/install-monitoring-tools.sh --bin-dir` and
+# `--pgbouncer-exporter` (both install nothing).
 if [ "${1:-}" = "--bin-dir" ]; then
   echo "$dir"
+  exit 0
+fi
+if [ "${1:-}" = "--pgbouncer-exporter" ]; then
+  echo "$pgbe_dir/pgbouncer_exporter"
   exit 0
 fi
 
@@ -51,4 +62,7 @@ go_build_cached -tag install-monitoring-tools -C tools/promql-check -mod readonl
 go_build_cached -tag install-monitoring-tools -C tools/promql-check -mod readonly \
   -tags remove_all_sd,enable_kubernetes_sd -label "prometheus and promtool ($prom_version)" "$dir" \
   github.com/prometheus/prometheus/cmd/prometheus github.com/prometheus/prometheus/cmd/promtool
+go_build_cached -tag install-monitoring-tools -C tools/pgbouncer-exporter -mod readonly \
+  -label "pgbouncer_exporter ($pgbe_version)" "$pgbe_dir" \
+  github.com/prometheus-community/pgbouncer_exporter
 echo "install-monitoring-tools: done"

@@ -1,5 +1,8 @@
 /** PgBouncer configuration: transaction pooling in front of PostgreSQL, one pool per service database. */
 
+/** The user the metrics exporter logs in as: SHOW commands on the admin console, nothing else. */
+export const PGBOUNCER_STATS_USER = "pgbouncer_exporter";
+
 export interface PgBouncerSettings {
   /** PostgreSQL host (the Service DNS name) and port. */
   postgresHost: string;
@@ -16,6 +19,11 @@ export interface PgBouncerSettings {
   maxClientConn: number;
   /** Path of the userlist file (mounted from a Secret). */
   authFile: string;
+  /**
+   * The user allowed the read-only SHOW commands on the `pgbouncer` admin database (the metrics
+   * exporter). Defaults to none.
+   */
+  statsUser?: string;
 }
 
 export function pgbouncerIni(s: PgBouncerSettings): string {
@@ -25,6 +33,11 @@ export function pgbouncerIni(s: PgBouncerSettings): string {
     ["maxClientConn", s.maxClientConn, 1, 10000],
     ["listenPort", s.listenPort, 1, 65535],
   ];
+  if (s.statsUser !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(s.statsUser)) {
+    throw new Error(
+      `pgbouncer statsUser must be a lower-case identifier (letters, digits, _) (got "${s.statsUser}")`,
+    );
+  }
   for (const [name, v, min, max] of checks) {
     if (!Number.isInteger(v) || v < min || v > max) {
       throw new Error(`pgbouncer ${name} must be a whole number from ${min} to ${max} (got ${v})`);
@@ -51,7 +64,7 @@ export function pgbouncerIni(s: PgBouncerSettings): string {
     "server_check_query = select 1",
     "ignore_startup_parameters = extra_float_digits,options",
     "admin_users =",
-    "stats_users =",
+    `stats_users = ${s.statsUser ?? ""}`,
     "log_connections = 1",
     "log_disconnections = 1",
     "",

@@ -1,15 +1,19 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { PostgresConnection, connectionSecret } from "../contracts";
 import { Peer, Workload } from "../apps/workload";
 import { recommendedLabels, selectorLabels } from "../lib/labels";
 import type { ResourceSizes } from "../security/namespace";
 import { platformImages } from "../versions";
-import { pgbouncerIni, userlist } from "./pgbouncer-config";
+import { PGBOUNCER_STATS_USER, pgbouncerIni, userlist } from "./pgbouncer-config";
 import { databaseName } from "./postgres-config";
 
 const PORT = 6432;
+const METRICS_PORT = 9127;
 const AUTH_FILE = "/etc/pgbouncer-auth/userlist.txt";
+/** Key of the auth Secret holding the exporter's connection string (never mounted as a file). */
+const EXPORTER_DSN_KEY = "exporter-dsn";
 
 export interface PgBouncerArgs {
   /** Namespace of PgBouncer (the data namespace). Required. */
@@ -32,12 +36,15 @@ export interface PgBouncerArgs {
   resources: ResourceSizes;
   /** Image. Defaults to components/versions.ts. */
   image?: string;
+  /** Namespace whose pods may scrape the exporter. Defaults to "monitoring". */
+  metricsNamespace?: string;
 }
 
 /**
  * PgBouncer in transaction pooling mode in front of PostgreSQL. Services connect here, never to
  * the server; each gets a connection contract backed by a Secret in its own namespace holding its
- * password and a ready DATABASE_URL.
+ * password and a ready DATABASE_URL. A pgbouncer_exporter sidecar logs in to the admin console as
+ * the stats-only user (generated password) and publishes the pools on :9127 for Prometheus.
  */
 export class PgBouncer extends pulumi.ComponentResource {
   public readonly host: pulumi.Output<string>;
@@ -69,8 +76,14 @@ export class PgBouncer extends pulumi.ComponentResource {
         reservePoolSize: Math.max(1, Math.ceil(args.defaultPoolSize / 4)),
         maxClientConn: args.maxClientConn,
         authFile: AUTH_FILE,
+        statsUser: PGBOUNCER_STATS_USER,
       }),
     );
+    const statsPassword = new random.RandomPassword(
+      `${name}-stats`,
+      { length: 32, special: false },
+      { parent: this },
+    ).result;
     const config = new k8s.core.v1.ConfigMap(
       `${name}-config`,
       { metadata: { namespace: args.namespace, labels }, data: { "pgbouncer.ini": ini } },
@@ -82,10 +95,13 @@ export class PgBouncer extends pulumi.ComponentResource {
         metadata: { namespace: args.namespace, labels },
         type: "Opaque",
         stringData: pulumi.secret(
-          pulumi.all(args.passwords).apply((pw) => ({
-            "userlist.txt": userlist(
-              services.map((s) => ({ name: databaseName(s), password: pw[s]! })),
-            ),
+          pulumi.all([args.passwords, statsPassword]).apply(([pw, stats]) => ({
+            "userlist.txt": userlist([
+              ...services.map((s) => ({ name: databaseName(s), password: pw[s]! })),
+              { name: PGBOUNCER_STATS_USER, password: stats },
+            ]),
+            // The exporter reaches PgBouncer inside the pod; `pgbouncer` is the admin database.
+            [EXPORTER_DSN_KEY]: `postgres://${PGBOUNCER_STATS_USER}:${stats}@127.0.0.1:${PORT}/pgbouncer?sslmode=disable`,
           })),
         ),
       },
@@ -120,12 +136,41 @@ export class PgBouncer extends pulumi.ComponentResource {
               { name: "auth", mountPath: "/etc/pgbouncer-auth", readOnly: true },
             ],
           },
+          {
+            name: "exporter",
+            image: platformImages.pgbouncerExporter,
+            args: [`--web.listen-address=:${METRICS_PORT}`],
+            ports: [{ name: "metrics", containerPort: METRICS_PORT }],
+            env: [
+              {
+                name: "PGBOUNCER_EXPORTER_CONNECTION_STRING",
+                valueFrom: { secretKeyRef: { name: auth.metadata.name, key: EXPORTER_DSN_KEY } },
+              },
+            ],
+            resources: {
+              requests: { cpu: "10m", memory: "16Mi" },
+              limits: { cpu: "100m", memory: "32Mi" },
+            },
+            livenessProbe: { tcpSocket: { port: "metrics" }, periodSeconds: 20 },
+            readinessProbe: { tcpSocket: { port: "metrics" }, periodSeconds: 15 },
+          },
         ],
         volumes: [
           { name: "config", configMap: { name: config.metadata.name } },
-          { name: "auth", secret: { secretName: auth.metadata.name, defaultMode: 0o440 } },
+          {
+            name: "auth",
+            secret: {
+              secretName: auth.metadata.name,
+              defaultMode: 0o440,
+              items: [{ key: "userlist.txt", path: "userlist.txt" }],
+            },
+          },
         ],
-        ingress: [{ from: args.clients, ports: [PORT] }],
+        podAnnotations: { "prometheus.io/scrape": "true", "prometheus.io/port": String(METRICS_PORT) },
+        ingress: [
+          { from: args.clients, ports: [PORT] },
+          { from: [{ namespace: args.metricsNamespace ?? "monitoring" }], ports: [METRICS_PORT] },
+        ],
         egress: [{ to: [args.postgres.peer], ports: [args.postgres.port] }],
       },
       { parent: this },

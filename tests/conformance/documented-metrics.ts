@@ -27,8 +27,6 @@ export const OTHER_SOURCES: Record<string, string> = {
   http_requests_total: "the AuditFlow services' /metrics (the README's metrics contract)",
   http_request_duration_seconds_bucket: "the AuditFlow services' /metrics (histogram)",
   http_request_duration_seconds_count: "the AuditFlow services' /metrics (histogram)",
-  pgbouncer_pools_client_waiting_connections:
-    "a PgBouncer exporter (prometheus-community pgbouncer_exporter naming)",
   certmanager_certificate_expiration_timestamp_seconds: "cert-manager's controller",
   traefik_tls_certs_not_after: "Traefik (K3s' ingress controller)",
 };

@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { databaseName } from "../../components/data/postgres-config";
-import { ofKind, only, planStack, RecordedResource } from "../helpers/program";
+import { only, planStack, RecordedResource, resolvedEnv } from "../helpers/program";
 import { requireBinary, ServicePostgres, startServicePostgres } from "./servers";
 
 const SERVICE = "audit-log-analysis";
@@ -27,52 +27,15 @@ interface JobSpec {
   env: Record<string, string>;
 }
 
-/**
- * Takes the migration Job's container from the recorded resources and resolves each
- * `valueFrom.secretKeyRef` from the Secret the program creates under that name in the Job's
- * namespace (a pod can only read Secrets in its own namespace).
- */
+/** The migration Job's container, its Secret references resolved (see resolvedEnv). */
 function migrationJob(resources: RecordedResource[]): JobSpec {
   const job = only(resources, "kubernetes:batch/v1:Job", `${SERVICE}-migrate`);
-  const namespace = (job.inputs.metadata as any)?.namespace as string;
   const containers = (job.inputs.spec as any).template.spec.containers as any[];
   if (containers.length !== 1) {
     throw new Error(`expected one container in Job ${job.name}, found ${containers.length}`);
   }
   const c = containers[0];
-  const secrets = ofKind(resources, "Secret");
-  const env: Record<string, string> = {};
-  for (const e of c.env ?? []) {
-    if (typeof e.value === "string") {
-      env[e.name] = e.value;
-      continue;
-    }
-    const ref = e.valueFrom?.secretKeyRef;
-    if (!ref) {
-      throw new Error(`env ${e.name} of Job ${job.name} is neither a value nor a secretKeyRef`);
-    }
-    const secret = secrets.find(
-      (s) =>
-        (s.state.metadata as any)?.name === ref.name &&
-        (s.state.metadata as any)?.namespace === namespace,
-    );
-    if (!secret) {
-      throw new Error(
-        `env ${e.name} of Job ${job.name} refers to Secret "${ref.name}" in namespace ` +
-          `"${namespace}", which the program does not create`,
-      );
-    }
-    const data = (secret.inputs.stringData ?? {}) as Record<string, unknown>;
-    const value = data[ref.key];
-    if (typeof value !== "string") {
-      throw new Error(
-        `env ${e.name} of Job ${job.name} refers to key "${ref.key}" of Secret "${ref.name}", ` +
-          `which has only the keys ${JSON.stringify(Object.keys(data))} in stringData`,
-      );
-    }
-    env[e.name] = value;
-  }
-  return { command: c.command, env };
+  return { command: c.command, env: resolvedEnv(resources, job, c, `Job ${job.name}`) };
 }
 
 /**

@@ -2,14 +2,16 @@
  * A real Prometheus (built from its Go module by scripts/install-monitoring-tools.sh, the version
  * the cluster runs) with the dev stack's generated scrape and rule configuration, scraping the real
  * exporters on loopback: Debian's postgres-exporter with the generated custom queries, Debian's
- * redis_exporter and RabbitMQ's prometheus plugin. The rewrite is only this: Kubernetes service
+ * redis_exporter, RabbitMQ's prometheus plugin, and pgbouncer_exporter (built from its Go module at
+ * the image's version) next to Debian's PgBouncer with the generated pgbouncer.ini, logging in
+ * with the connection string the PgBouncer component puts in its Secret. The rewrite is only this: Kubernetes service
  * discovery of pods is replaced by static targets carrying the labels it would discover, built
  * from the dev stack's own pod templates (annotations and labels), with the pod IP and the
  * annotated port pointed at the exporter on loopback; the kubelet, cAdvisor and API server jobs
  * (no kubelet here) and the Alertmanager address go; the intervals (and the scrape timeout) shrink to 2 s so that the
  * tier stays fast. The relabelling and the rules run as generated.
  */
-import { ChildProcess } from "child_process";
+import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
@@ -20,17 +22,20 @@ import { redisAuthConf, redisConf } from "../../components/data/redis-config";
 import { allDashboards } from "../../components/monitoring/dashboards";
 import { CADVISOR_KEEP, KUBELET_KEEP } from "../../components/monitoring/prometheus-config";
 import { KSM_DOCUMENTED_METRICS, OTHER_SOURCES } from "./documented-metrics";
-import { ofKind, only, planStack, RecordedResource } from "../helpers/program";
+import { ofKind, only, planStack, RecordedResource, resolvedEnv } from "../helpers/program";
 import {
   BackupPostgres,
   freePort,
   PostgresExporter,
+  postgresBin,
   RabbitServer,
   requireBinary,
   startAs,
   startBackupPostgres,
   startPostgresExporter,
   startRabbitMQ,
+  startServicePostgres,
+  ServicePostgres,
   stop,
   tempDirFor,
   waitFor,
@@ -39,6 +44,11 @@ import {
 import { monitoringTool, parsePromQL } from "./promql";
 
 const prometheusBin = monitoringTool("prometheus");
+const pgbouncerExporterBin = execFileSync(
+  "bash",
+  ["scripts/install-monitoring-tools.sh", "--pgbouncer-exporter"],
+  { encoding: "utf8" },
+).trim();
 
 let pg: BackupPostgres | undefined;
 let pgExporter: PostgresExporter | undefined;
@@ -46,6 +56,9 @@ let redisServer: ChildProcess | undefined;
 let redisExporter: ChildProcess | undefined;
 let nodeExporter: ChildProcess | undefined;
 let rabbit: RabbitServer | undefined;
+let bouncer: ServicePostgres | undefined;
+let pgbouncerExporter: ChildProcess | undefined;
+const ANALYSIS_DB_PASSWORD = "analysis-Secret-5";
 let prometheus: ChildProcess | undefined;
 let dir: string;
 let promUrl: string;
@@ -177,6 +190,38 @@ beforeAll(async () => {
   });
   exporterPorts.rabbitmq = rabbit.prometheusPort;
 
+  // PgBouncer with the generated pgbouncer.ini in front of PostgreSQL, and pgbouncer_exporter with
+  // the environment the PgBouncer Deployment gives it: the stats user and password come from the
+  // program's Secret; only the port changes to the loopback PgBouncer's.
+  const bouncerDeployment = only(plan, "kubernetes:apps/v1:Deployment", "pgbouncer");
+  const exporterContainer = (bouncerDeployment.inputs.spec as any).template.spec.containers.find(
+    (c: any) => c.name === "exporter",
+  );
+  const exporterEnv = resolvedEnv(plan, bouncerDeployment, exporterContainer, "pgbouncer exporter");
+  const dsn = new URL(exporterEnv.PGBOUNCER_EXPORTER_CONNECTION_STRING!);
+  expect([dsn.hostname, dsn.port, dsn.pathname]).toEqual(["127.0.0.1", "6432", "/pgbouncer"]);
+  bouncer = await startServicePostgres({
+    prefix: "prometheus-bouncer-",
+    tuning: { memoryLimit: "512Mi", maxConnections: 50 },
+    passwords: { "audit-log-analysis": ANALYSIS_DB_PASSWORD },
+    monitoring: { role: "auditflow_monitor", password: "monitor-Secret-4" },
+    pgbouncerStats: { user: dsn.username, password: decodeURIComponent(dsn.password) },
+  });
+  dsn.port = String(bouncer.bouncerPort);
+  exporterPorts.pgbouncer = await freePort();
+  // As root, like Prometheus: the binary sits in root's cache.
+  pgbouncerExporter = startAs(
+    "root",
+    pgbouncerExporterBin,
+    (exporterContainer.args as string[]).map((a) =>
+      a.startsWith("--web.listen-address=")
+        ? `--web.listen-address=127.0.0.1:${exporterPorts.pgbouncer}`
+        : a,
+    ),
+    path.join(dir, "pgbouncer-exporter.log"),
+    { env: { ...exporterEnv, PGBOUNCER_EXPORTER_CONNECTION_STRING: dsn.toString() } },
+  );
+
   // node-exporter on this machine, as the DaemonSet runs it on each node.
   exporterPorts["node-exporter"] = await freePort();
   nodeExporter = startAs(
@@ -196,7 +241,7 @@ beforeAll(async () => {
       (w.inputs.metadata as any).labels?.["app.kubernetes.io/name"],
     ),
   );
-  expect(workloads).toHaveLength(4);
+  expect(workloads).toHaveLength(5);
   const pods = (generated.scrape_configs as any[]).find((j) => j.job_name === "pods");
   const { kubernetes_sd_configs: _sd, ...podsJob } = pods;
   rewritten = {
@@ -251,6 +296,8 @@ afterAll(async () => {
   await stop(prometheus);
   await stop(redisExporter);
   await stop(nodeExporter);
+  await stop(pgbouncerExporter);
+  await bouncer?.stop();
   await stop(redisServer);
   await rabbit?.stop();
   await pgExporter?.stop();
@@ -264,7 +311,7 @@ test("the rewrite changes only discovery and addresses: the relabelling and rule
   expect(before.kubernetes_sd_configs).toBeDefined();
   expect(after.kubernetes_sd_configs).toBeUndefined();
   expect(after.relabel_configs).toEqual(before.relabel_configs);
-  // The annotated ports (9187, 9121, 15692 in the pods) now name the exporters on loopback.
+  // The annotated ports (9187, 9121, 15692, 9127 in the pods) now name the exporters on loopback.
   const ports = after.static_configs.map(
     (s: any) => s.labels.__meta_kubernetes_pod_annotation_prometheus_io_port,
   );
@@ -272,12 +319,12 @@ test("the rewrite changes only discovery and addresses: the relabelling and rule
   expect(ports).not.toContain("9187");
 });
 
-test("Prometheus scrapes postgres, redis, rabbitmq and node-exporter through the generated relabelling: job, namespace, pod, node and path", async () => {
+test("Prometheus scrapes postgres, pgbouncer, redis, rabbitmq and node-exporter through the generated relabelling: job, namespace, pod, node and path", async () => {
   await waitFor(
     "every target to be up",
     async () => {
       const t = await api<{ activeTargets: { health: string }[] }>("/api/v1/targets");
-      return t.activeTargets.length === 4 && t.activeTargets.every((x) => x.health === "up");
+      return t.activeTargets.length === 5 && t.activeTargets.every((x) => x.health === "up");
     },
     60_000,
   );
@@ -285,7 +332,13 @@ test("Prometheus scrapes postgres, redis, rabbitmq and node-exporter through the
     "/api/v1/targets",
   );
   const byJob = Object.fromEntries(t.activeTargets.map((x) => [x.labels.job, x]));
-  expect(Object.keys(byJob).sort()).toEqual(["node-exporter", "postgres", "rabbitmq", "redis"]);
+  expect(Object.keys(byJob).sort()).toEqual([
+    "node-exporter",
+    "pgbouncer",
+    "postgres",
+    "rabbitmq",
+    "redis",
+  ]);
   expect(byJob.postgres!.scrapeUrl).toBe(`http://127.0.0.1:${exporterPorts.postgres}/metrics`);
   expect(byJob.rabbitmq!.scrapeUrl).toBe(`http://127.0.0.1:${exporterPorts.rabbitmq}/metrics`);
   expect(byJob.redis!.labels).toMatchObject({
@@ -391,7 +444,61 @@ test("every metric a dashboard uses is in the real exporters' scrape output, a r
     "redis_memory_used_bytes",
     "rabbitmq_queue_messages",
     "auditflow_backup_verify_success",
+    "pgbouncer_pools_client_waiting_connections",
   ]) {
     expect([m, scraped.has(m), documented.has(m)]).toEqual([m, true, false]);
+  }
+}, 60_000);
+
+test("clients queueing in a full PgBouncer pool show in pgbouncer_exporter's series and make PgBouncerClientsWaiting pending", async () => {
+  // The pool holds default_pool_size (5) + reserve_pool_size (1) server connections; in
+  // transaction pooling each open transaction keeps one, so the last 3 of 9 clients wait.
+  const psql = path.join(postgresBin(), "psql");
+  const clients = Array.from({ length: 9 }, () =>
+    spawn(
+      psql,
+      ["-X", "-h", "127.0.0.1", "-p", String(bouncer!.bouncerPort), "-U", "audit_log_analysis"],
+      {
+        env: { ...process.env, PGPASSWORD: ANALYSIS_DB_PASSWORD, PGDATABASE: "audit_log_analysis" },
+        stdio: ["pipe", "ignore", "ignore"],
+      },
+    ),
+  );
+  for (const c of clients) c.stdin!.end("begin; select pg_sleep(25); commit;\n");
+  try {
+    const query = encodeURIComponent(
+      'pgbouncer_pools_client_waiting_connections{job="pgbouncer",database="audit_log_analysis"}',
+    );
+    await waitFor(
+      "PgBouncerClientsWaiting to be pending",
+      async () => {
+        const a = await api<{ alerts: { labels: Record<string, string>; state: string }[] }>(
+          "/api/v1/alerts",
+        );
+        return a.alerts.some(
+          (x) => x.labels.alertname === "PgBouncerClientsWaiting" && x.state === "pending",
+        );
+      },
+      20_000,
+    );
+    const r = await api<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(
+      `/api/v1/query?query=${query}`,
+    );
+    expect(r.result).toHaveLength(1);
+    expect(r.result[0]!.metric).toMatchObject({
+      namespace: "auditflow-data",
+      user: "audit_log_analysis",
+    });
+    expect(Number(r.result[0]!.value[1])).toBeGreaterThan(0);
+    const a = await api<{ alerts: { labels: Record<string, string> }[] }>("/api/v1/alerts");
+    expect(
+      a.alerts.find((x) => x.labels.alertname === "PgBouncerClientsWaiting")!.labels,
+    ).toMatchObject({
+      severity: "warning",
+      namespace: "auditflow-data",
+      database: "audit_log_analysis",
+    });
+  } finally {
+    for (const c of clients) c.kill();
   }
 }, 60_000);

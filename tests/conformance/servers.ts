@@ -380,6 +380,8 @@ export async function startServicePostgres(opts: {
   tuning: PostgresTuning;
   passwords: Readonly<Record<string, string>>;
   monitoring: { role: string; password: string };
+  /** PgBouncer's stats-only user (the exporter's), added to stats_users and the userlist. */
+  pgbouncerStats?: { user: string; password: string };
 }): Promise<ServicePostgres> {
   const bin = postgresBin();
   const psql = requireBinary(path.join(bin, "psql"), "postgresql-client");
@@ -469,6 +471,7 @@ export async function startServicePostgres(opts: {
           reservePoolSize: 1,
           maxClientConn: 50,
           authFile: users,
+          statsUser: opts.pgbouncerStats?.user,
         }),
         "listen_addr = 0.0.0.0",
         "listen_addr = 127.0.0.1",
@@ -477,7 +480,12 @@ export async function startServicePostgres(opts: {
     writeFor(
       "postgres",
       users,
-      userlist(dbs.map((d) => ({ name: d.name, password: opts.passwords[d.service]! }))),
+      userlist([
+        ...dbs.map((d) => ({ name: d.name, password: opts.passwords[d.service]! })),
+        ...(opts.pgbouncerStats
+          ? [{ name: opts.pgbouncerStats.user, password: opts.pgbouncerStats.password }]
+          : []),
+      ]),
     );
     bouncer = startAs("postgres", pgbouncer, [ini], bouncerLog);
     const first = dbs[0]!;

@@ -86,3 +86,48 @@ export async function expectRejectedBeforeCreating(
   expect((error as Error).message).toMatch(message);
   expect(rs.filter((r) => r.custom).map((r) => `${r.type} ${r.name}`)).toEqual([]);
 }
+
+/**
+ * The environment of a container of a recorded pod owner (`what` names it in errors), each
+ * `valueFrom.secretKeyRef` resolved from the Secret the program creates under that name in the
+ * owner's namespace (a pod can only read Secrets in its own namespace).
+ */
+export function resolvedEnv(
+  resources: RecordedResource[],
+  owner: RecordedResource,
+  container: { env?: { name: string; value?: string; valueFrom?: any }[] },
+  what: string,
+): Record<string, string> {
+  const namespace = (owner.inputs.metadata as any)?.namespace as string;
+  const secrets = ofKind(resources, "Secret");
+  const env: Record<string, string> = {};
+  for (const e of container.env ?? []) {
+    if (typeof e.value === "string") {
+      env[e.name] = e.value;
+      continue;
+    }
+    const ref = e.valueFrom?.secretKeyRef;
+    if (!ref) throw new Error(`env ${e.name} of ${what} is neither a value nor a secretKeyRef`);
+    const secret = secrets.find(
+      (s) =>
+        (s.state.metadata as any)?.name === ref.name &&
+        (s.state.metadata as any)?.namespace === namespace,
+    );
+    if (!secret) {
+      throw new Error(
+        `env ${e.name} of ${what} refers to Secret "${ref.name}" in namespace ` +
+          `"${namespace}", which the program does not create`,
+      );
+    }
+    const data = (secret.inputs.stringData ?? {}) as Record<string, unknown>;
+    const value = data[ref.key];
+    if (typeof value !== "string") {
+      throw new Error(
+        `env ${e.name} of ${what} refers to key "${ref.key}" of Secret "${ref.name}", ` +
+          `which has only the keys ${JSON.stringify(Object.keys(data))} in stringData`,
+      );
+    }
+    env[e.name] = value;
+  }
+  return env;
+}
