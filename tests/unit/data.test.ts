@@ -164,6 +164,65 @@ describe("PgBouncer", () => {
       "stringData",
     ]);
   });
+
+  test("runs pgbouncer_exporter as the stats-only user, its DSN only in the auth Secret, scraped on 9127", async () => {
+    const rs = await runComponent(
+      () =>
+        new PgBouncer("pgbouncer", {
+          namespace: "data",
+          postgres: { host: "postgres", port: 5432, peer: peer("postgres") },
+          passwords: { "audit-log-analysis": pulumi.secret("pw-1") },
+          clientNamespace: "auditflow",
+          clients: [peer("audit-log-analysis")],
+          defaultPoolSize: 10,
+          maxClientConn: 100,
+          resources: small,
+        }),
+    );
+    const ini = (only(rs, "kubernetes:core/v1:ConfigMap", "pgbouncer-config").inputs.data as any)[
+      "pgbouncer.ini"
+    ];
+    expect(ini).toMatch(/^stats_users = pgbouncer_exporter$/m);
+    expect(ini).toMatch(/^admin_users =$/m);
+    const auth = only(rs, "kubernetes:core/v1:Secret", "pgbouncer-auth");
+    const data = auth.inputs.stringData as Record<string, string>;
+    const dsn = new URL(data["exporter-dsn"]!);
+    expect([dsn.username, dsn.host, dsn.pathname]).toEqual([
+      "pgbouncer_exporter",
+      "127.0.0.1:6432",
+      "/pgbouncer",
+    ]);
+    // The same generated password is in the userlist PgBouncer checks.
+    expect(data["userlist.txt"]).toContain(`"pgbouncer_exporter" "${dsn.password}"`);
+    const pod = (only(rs, "kubernetes:apps/v1:Deployment", "pgbouncer").inputs.spec as any)
+      .template;
+    const exporter = pod.spec.containers.find((c: any) => c.name === "exporter");
+    expect(exporter.env).toEqual([
+      {
+        name: "PGBOUNCER_EXPORTER_CONNECTION_STRING",
+        valueFrom: {
+          secretKeyRef: { name: (auth.state.metadata as any).name, key: "exporter-dsn" },
+        },
+      },
+    ]);
+    // Only the userlist is mounted as a file; the DSN stays out of PgBouncer's container.
+    const authVolume = pod.spec.volumes.find((v: any) => v.name === "auth");
+    expect(authVolume.secret.items).toEqual([{ key: "userlist.txt", path: "userlist.txt" }]);
+    expect(pod.metadata.annotations).toMatchObject({
+      "prometheus.io/scrape": "true",
+      "prometheus.io/port": "9127",
+    });
+    const policy = only(rs, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "pgbouncer");
+    const metricsRule = (policy.inputs.spec as any).ingress.find((r: any) =>
+      r.ports.some((p: any) => p.port === 9127),
+    );
+    expect(metricsRule.from).toEqual([
+      {
+        namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } },
+        podSelector: {},
+      },
+    ]);
+  });
 });
 
 describe("Redis", () => {
