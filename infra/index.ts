@@ -476,8 +476,9 @@ function createMonitoring(m: NonNullable<StackConfig["monitoring"]>) {
       namespace: "monitoring",
       nodeNamespace: "monitoring-node",
       stack: config.stack,
-      // kube-system: Traefik (K3s' ingress controller) annotates its pods for scraping.
-      scrapeNamespaces: [...namespaceNames, "kube-system"],
+      // kube-system: Traefik (K3s' ingress controller) annotates its pods for scraping, as does
+      // cert-manager's chart in its namespace.
+      scrapeNamespaces: [...namespaceNames, "kube-system", certManager.namespaceName],
       storageClass: config.cluster.storageClass,
       scrapeInterval: m.scrapeInterval,
       prometheus: m.prometheus,
@@ -504,6 +505,8 @@ function createMonitoring(m: NonNullable<StackConfig["monitoring"]>) {
         // The verification is stale once a whole schedule period plus 2 hours passed without one.
         backupVerifyMaxAgeHours: Math.ceil(cronMaxGapHours(config.data.backups.verifySchedule)) + 2,
         slo: m.slo ?? { availability: 0.995, latency: 0.99, latencyThresholdSeconds: 0.5 },
+        // The ingress component owns its certificate alerts; they are loaded here as they are.
+        extraGroups: [certManager.alertRules],
       },
       dashboards: { apps: "auditflow", data: "auditflow-data", deadLetterQueue: DEAD_LETTER_QUEUE },
     },

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
 import { recommendedLabels } from "../lib/labels";
+import type { RuleGroup } from "../monitoring/rules/types";
 import { PlatformNamespace, ResourceSizes } from "../security/namespace";
 import { ingress as versions } from "../versions";
 import { HelmChart } from "./crds";
@@ -9,31 +10,40 @@ import { HelmChart } from "./crds";
 /** Port of cert-manager's Prometheus metrics (certmanager_certificate_expiration_timestamp_seconds). */
 export const CERT_MANAGER_METRICS_PORT = 9402;
 /**
- * Alerts on certificates, in Prometheus rule form, over the metrics cert-manager's controller
- * exports (scraped on CERT_MANAGER_METRICS_PORT): the monitoring stack loads them with its rules.
+ * cert-manager's alerts, over the metrics its controller exports (scraped on
+ * CERT_MANAGER_METRICS_PORT). This component owns them; the monitoring stack loads the group with
+ * its own rules (RuleParams.extraGroups), so there is one definition of each alert.
  */
-export const certificateAlerts = [
-  {
-    alert: "CertificateExpiresSoon",
-    expr: "certmanager_certificate_expiration_timestamp_seconds - time() < 14 * 24 * 3600",
-    for: "1h",
-    labels: { severity: "warning" },
-    annotations: {
-      summary:
-        "Certificate {{ $labels.namespace }}/{{ $labels.name }} expires in under 14 days: renewal (due 30 days before expiry) is failing; see `kubectl describe certificate` and the cert-manager logs",
-    },
-  },
-  {
-    alert: "CertificateNotReady",
-    expr: 'certmanager_certificate_ready_status{condition="False"} == 1',
-    for: "30m",
-    labels: { severity: "critical" },
-    annotations: {
-      summary:
-        "Certificate {{ $labels.namespace }}/{{ $labels.name }} has not been Ready for 30 minutes (issuance or renewal failing)",
-    },
-  },
-] as const;
+export function certManagerRules(): RuleGroup {
+  return {
+    name: "certificates",
+    rules: [
+      {
+        alert: "CertificateExpiringSoon",
+        expr: "(certmanager_certificate_expiration_timestamp_seconds - time()) < 14 * 86400",
+        for: "1h",
+        severity: "warning",
+        summary: "Certificate {{ $labels.namespace }}/{{ $labels.name }} expires within 14 days",
+        description:
+          "cert-manager has not renewed {{ $labels.namespace }}/{{ $labels.name }}, which expires in less than 14 days (renewal normally happens 30 days before).",
+        runbook:
+          "kubectl -n {{ $labels.namespace }} describe certificate {{ $labels.name }}; check the issuer's ACME challenges (kubectl get challenges -A).",
+      },
+      {
+        alert: "CertificateNotReady",
+        expr: 'max by (namespace, name) (certmanager_certificate_ready_status{condition="False"}) == 1',
+        for: "30m",
+        severity: "critical",
+        summary:
+          "Certificate {{ $labels.namespace }}/{{ $labels.name }} has not been Ready for 30 minutes",
+        description:
+          "cert-manager reports {{ $labels.namespace }}/{{ $labels.name }} not Ready: issuance or renewal is failing, and the hosts it covers may be served an expired or missing certificate.",
+        runbook:
+          "kubectl -n {{ $labels.namespace }} describe certificate {{ $labels.name }}; then the CertificateRequest, Order and Challenge it names, and the cert-manager controller's logs.",
+      },
+    ],
+  };
+}
 
 /** Port the cert-manager webhook serves admission requests on. */
 const WEBHOOK_PORT = 10250;
@@ -66,6 +76,10 @@ export class CertManager extends pulumi.ComponentResource {
   public readonly namespace: pulumi.Output<string>;
   /** The HelmChart, for `dependsOn` of objects that need cert-manager's CRDs. */
   public readonly chart: pulumi.Resource;
+  /** The namespace's name, known at preview (the monitoring stack scrapes it). */
+  public readonly namespaceName: string;
+  /** cert-manager's alert rules, for the monitoring stack to load (see certManagerRules). */
+  public readonly alertRules: RuleGroup = certManagerRules();
 
   constructor(name: string, args: CertManagerArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     super("auditflow:ingress:CertManager", name, {}, opts);
@@ -78,6 +92,7 @@ export class CertManager extends pulumi.ComponentResource {
       { parent: this },
     );
     this.namespace = ns.name;
+    this.namespaceName = nsName;
     const labels = recommendedLabels({ name: "cert-manager", component: "certificates" });
     const pod = { resources };
     this.chart = new HelmChart(

@@ -449,6 +449,24 @@ export const ALERT_CASES: Record<string, AlertCase> = {
       at: "2h",
     },
   },
+  CertificateNotReady: {
+    fire: {
+      series: {
+        'certmanager_certificate_ready_status{namespace="auditflow",name="dashboard-tls",condition="False"}':
+          "1x60",
+      },
+      at: "45m",
+      labels: { namespace: "auditflow", name: "dashboard-tls" },
+    },
+    // Ready again after 20 minutes: never 30 minutes not Ready in a row.
+    healthy: {
+      series: {
+        'certmanager_certificate_ready_status{namespace="auditflow",name="dashboard-tls",condition="False"}':
+          "1x20 0x40",
+      },
+      at: "45m",
+    },
+  },
   TraefikCertificateExpiringSoon: {
     fire: {
       series: {

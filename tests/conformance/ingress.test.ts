@@ -17,7 +17,8 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
-import { certificateAlerts } from "../../components/ingress/cert-manager";
+import { certManagerRules } from "../../components/ingress/cert-manager";
+import { ruleFile } from "../../components/monitoring/rules";
 
 const root = path.resolve(__dirname, "../..");
 const [harness, pebble, challtestsrv] = spawnSync(
@@ -223,10 +224,7 @@ describe("certificates from an ACME CA (Pebble) through Traefik", () => {
 describe("certificate alerts on Prometheus' own rule engine (promtool)", () => {
   test("the rules load, fire for a certificate 10 days from expiry and not for one 60 days away", () => {
     const dir = fs.mkdtempSync(path.join(tmp, "alerts-"));
-    fs.writeFileSync(
-      path.join(dir, "rules.yaml"),
-      stringify({ groups: [{ name: "certificates", rules: certificateAlerts }] }),
-    );
+    fs.writeFileSync(path.join(dir, "rules.yaml"), stringify(ruleFile([certManagerRules()])));
     run("/usr/bin/promtool", ["check", "rules", path.join(dir, "rules.yaml")], 30_000);
     // At t=0 the first certificate expires in 10 days, the second in 60; 2h later the first has
     // been below 14 days for over the 1h `for`, the second never.
@@ -254,7 +252,7 @@ describe("certificate alerts on Prometheus' own rule engine (promtool)", () => {
             alert_rule_test: [
               {
                 eval_time: "2h",
-                alertname: "CertificateExpiresSoon",
+                alertname: "CertificateExpiringSoon",
                 exp_alerts: [
                   {
                     exp_labels: {
@@ -263,8 +261,11 @@ describe("certificate alerts on Prometheus' own rule engine (promtool)", () => {
                       name: "auditflow-public",
                     },
                     exp_annotations: {
-                      summary:
-                        "Certificate auditflow/auditflow-public expires in under 14 days: renewal (due 30 days before expiry) is failing; see `kubectl describe certificate` and the cert-manager logs",
+                      summary: "Certificate auditflow/auditflow-public expires within 14 days",
+                      description:
+                        "cert-manager has not renewed auditflow/auditflow-public, which expires in less than 14 days (renewal normally happens 30 days before).",
+                      runbook:
+                        "kubectl -n auditflow describe certificate auditflow-public; check the issuer's ACME challenges (kubectl get challenges -A).",
                     },
                   },
                 ],

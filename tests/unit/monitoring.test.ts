@@ -7,6 +7,7 @@ import { cronMaxGapHours } from "../../components/lib/cron";
 import { alertmanagerConfig } from "../../components/monitoring/alertmanager-config";
 import { allDashboards, DATASOURCES } from "../../components/monitoring/dashboards";
 import { Monitoring } from "../../components/monitoring/monitoring";
+import { certManagerRules } from "../../components/ingress/cert-manager";
 import { allRuleGroups, isAlert, RuleParams } from "../../components/monitoring/rules";
 import { only, runComponent, RecordedResource } from "../helpers/program";
 
@@ -15,6 +16,7 @@ const RULE_PARAMS: RuleParams = {
   deadLetterQueue: "audit.dead-letter",
   backupVerifyMaxAgeHours: 26,
   slo: { availability: 0.995, latency: 0.99, latencyThresholdSeconds: 0.5 },
+  extraGroups: [certManagerRules()],
 };
 
 /** Every alert the issue asks for, by area. */
@@ -46,6 +48,7 @@ const REQUIRED_ALERTS = [
   "BackupVerificationFailed",
   "BackupVerificationStale",
   "CertificateExpiringSoon",
+  "CertificateNotReady",
   "TraefikCertificateExpiringSoon",
   "AuditFlowErrorBudgetBurn",
   "AuditFlowErrorBudgetBurnSlow",
@@ -115,6 +118,15 @@ describe("alert rules", () => {
       }
     }
     expect(alerts.filter((a) => a.severity === "none").map((a) => a.alert)).toEqual(["Watchdog"]);
+  });
+
+  test("cert-manager's alerts are defined once, by the ingress component, and loaded as extra groups", () => {
+    const own = allRuleGroups({ ...RULE_PARAMS, extraGroups: undefined }).flatMap((g) =>
+      g.rules.filter(isAlert).map((a) => a.alert),
+    );
+    expect(own.filter((a) => a.startsWith("Certificate"))).toEqual([]);
+    const loaded = alerts.filter((a) => a.alert.startsWith("Certificate"));
+    expect(loaded).toEqual(certManagerRules().rules);
   });
 
   test("the backup staleness threshold and the dead-letter queue come from the parameters", () => {

@@ -8,7 +8,7 @@ import {
 } from "./data";
 import { kubernetesRules } from "./kubernetes";
 import { nodeRules } from "./node";
-import { certificateRules, metaRules, serviceSloRules, SloParams } from "./platform";
+import { metaRules, serviceSloRules, SloParams, traefikCertificateRules } from "./platform";
 import { RuleGroup } from "./types";
 
 export * from "./types";
@@ -20,6 +20,11 @@ export interface RuleParams extends DataRuleParams {
   slo: SloParams;
   /** Namespace of the AuditFlow services (their SLOs are computed there). */
   appsNamespace: string;
+  /**
+   * Groups other components own (cert-manager's certificate alerts), loaded as they are. Defaults
+   * to none.
+   */
+  extraGroups?: readonly RuleGroup[];
 }
 
 /** Every rule group of the platform, one module per area. */
@@ -33,7 +38,8 @@ export function allRuleGroups(p: RuleParams): RuleGroup[] {
     redisRules(),
     rabbitmqRules(p),
     backupRules(p),
-    certificateRules(),
+    traefikCertificateRules(),
     ...serviceSloRules(p.slo, p.appsNamespace),
+    ...(p.extraGroups ?? []),
   ];
 }

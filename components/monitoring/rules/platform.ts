@@ -105,22 +105,15 @@ export function serviceSloRules(slo: SloParams, namespace: string): RuleGroup[] 
   ];
 }
 
-/** Certificates expiring within 14 days, from cert-manager and from Traefik's own TLS store. */
-export function certificateRules(): RuleGroup {
+/**
+ * Certificates Traefik serves expiring within 14 days (from its own TLS store). cert-manager's
+ * alerts belong to the ingress component (components/ingress/cert-manager.ts) and reach the rule
+ * file through RuleParams.extraGroups.
+ */
+export function traefikCertificateRules(): RuleGroup {
   return {
-    name: "certificates",
+    name: "traefik-certificates",
     rules: [
-      {
-        alert: "CertificateExpiringSoon",
-        expr: "(certmanager_certificate_expiration_timestamp_seconds - time()) < 14 * 86400",
-        for: "1h",
-        severity: "warning",
-        summary: "Certificate {{ $labels.namespace }}/{{ $labels.name }} expires within 14 days",
-        description:
-          "cert-manager has not renewed {{ $labels.namespace }}/{{ $labels.name }}, which expires in less than 14 days (renewal normally happens 30 days before).",
-        runbook:
-          "kubectl -n {{ $labels.namespace }} describe certificate {{ $labels.name }}; check the issuer's ACME challenges (kubectl get challenges -A).",
-      },
       {
         alert: "TraefikCertificateExpiringSoon",
         expr: "(max by (cn, sans) (traefik_tls_certs_not_after) - time()) < 14 * 86400",
