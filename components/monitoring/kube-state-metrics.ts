@@ -1,9 +1,9 @@
-import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Peer, Workload } from "../apps/workload";
 import { recommendedLabels } from "../lib/labels";
 import type { ResourceSizes } from "../security/namespace";
 import { monitoringImages } from "../versions";
+import { clusterReader } from "./rbac";
 
 export interface KubeStateMetricsArgs {
   /** Namespace (the monitoring namespace). Required. */
@@ -79,32 +79,18 @@ export class KubeStateMetrics extends pulumi.ComponentResource {
     for (const r of Object.values(KSM_RESOURCES)) {
       byGroup.set(r.apiGroup, [...(byGroup.get(r.apiGroup) ?? []), r.plural]);
     }
-    const role = new k8s.rbac.v1.ClusterRole(
+    clusterReader(
       name,
       {
-        metadata: { labels },
+        labels,
         rules: [...byGroup.entries()].map(([group, resources]) => ({
           apiGroups: [group],
           resources,
           verbs: ["list", "watch"],
         })),
+        serviceAccount: { name: workload.serviceAccountName, namespace: args.namespace },
       },
-      { parent: this },
-    );
-    new k8s.rbac.v1.ClusterRoleBinding(
-      name,
-      {
-        metadata: { labels },
-        roleRef: {
-          apiGroup: "rbac.authorization.k8s.io",
-          kind: "ClusterRole",
-          name: role.metadata.name,
-        },
-        subjects: [
-          { kind: "ServiceAccount", name: workload.serviceAccountName, namespace: args.namespace },
-        ],
-      },
-      { parent: this },
+      this,
     );
     this.registerOutputs({});
   }

@@ -6,6 +6,7 @@ import { Peer, Workload } from "../apps/workload";
 import { recommendedLabels } from "../lib/labels";
 import type { ResourceSizes } from "../security/namespace";
 import { monitoringImages } from "../versions";
+import { clusterReader } from "./rbac";
 import { fluentBitConfig } from "./fluent-bit-config";
 import { AUDIT } from "../cluster/audit-policy";
 
@@ -116,31 +117,17 @@ export class LogAgent extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const role = new k8s.rbac.v1.ClusterRole(
+    clusterReader(
       name,
       {
-        metadata: { labels },
+        labels,
         // The kubernetes filter looks up each log's pod (labels) and namespace.
         rules: [
           { apiGroups: [""], resources: ["pods", "namespaces"], verbs: ["get", "list", "watch"] },
         ],
+        serviceAccount: { name: workload.serviceAccountName, namespace: args.namespace },
       },
-      { parent: this },
-    );
-    new k8s.rbac.v1.ClusterRoleBinding(
-      name,
-      {
-        metadata: { labels },
-        roleRef: {
-          apiGroup: "rbac.authorization.k8s.io",
-          kind: "ClusterRole",
-          name: role.metadata.name,
-        },
-        subjects: [
-          { kind: "ServiceAccount", name: workload.serviceAccountName, namespace: args.namespace },
-        ],
-      },
-      { parent: this },
+      this,
     );
     this.registerOutputs({});
   }

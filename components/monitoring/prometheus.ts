@@ -5,6 +5,7 @@ import { Peer, Workload } from "../apps/workload";
 import { recommendedLabels, selectorLabels } from "../lib/labels";
 import type { ResourceSizes } from "../security/namespace";
 import { monitoringImages } from "../versions";
+import { clusterReader } from "./rbac";
 import { prometheusConfig } from "./prometheus-config";
 import { allRuleGroups, RuleParams, ruleFile } from "./rules";
 
@@ -138,10 +139,10 @@ export class Prometheus extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const role = new k8s.rbac.v1.ClusterRole(
+    clusterReader(
       name,
       {
-        metadata: { labels },
+        labels,
         rules: [
           {
             apiGroups: [""],
@@ -156,23 +157,9 @@ export class Prometheus extends pulumi.ComponentResource {
           // The API server's (K3s') own metrics.
           { nonResourceURLs: ["/metrics"], verbs: ["get"] },
         ],
+        serviceAccount: { name: workload.serviceAccountName, namespace: args.namespace },
       },
-      { parent: this },
-    );
-    new k8s.rbac.v1.ClusterRoleBinding(
-      name,
-      {
-        metadata: { labels },
-        roleRef: {
-          apiGroup: "rbac.authorization.k8s.io",
-          kind: "ClusterRole",
-          name: role.metadata.name,
-        },
-        subjects: [
-          { kind: "ServiceAccount", name: workload.serviceAccountName, namespace: args.namespace },
-        ],
-      },
-      { parent: this },
+      this,
     );
 
     this.peer = workload.peer;
