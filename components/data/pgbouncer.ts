@@ -166,7 +166,10 @@ export class PgBouncer extends pulumi.ComponentResource {
             },
           },
         ],
-        podAnnotations: { "prometheus.io/scrape": "true", "prometheus.io/port": String(METRICS_PORT) },
+        podAnnotations: {
+          "prometheus.io/scrape": "true",
+          "prometheus.io/port": String(METRICS_PORT),
+        },
         ingress: [
           { from: args.clients, ports: [PORT] },
           { from: [{ namespace: args.metricsNamespace ?? "monitoring" }], ports: [METRICS_PORT] },
