@@ -5,7 +5,7 @@
 import * as docker from "@pulumi/docker";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { AuditFlowService } from "../components/apps/auditflow-service";
+import { AuditFlowService, METRICS } from "../components/apps/auditflow-service";
 import { catalog } from "../components/apps/catalog";
 import { K3sCluster } from "../components/cluster/k3s-cluster";
 import { PlatformNamespace } from "../components/security/namespace";
@@ -32,10 +32,10 @@ import { databaseName } from "../components/data/postgres-config";
 import { Redis } from "../components/data/redis";
 import { RabbitMQ } from "../components/messaging/rabbitmq";
 import { amqpQueues, amqpRoles } from "../components/apps/catalog";
-import { CertManager } from "../components/ingress/cert-manager";
+import { CERT_MANAGER_METRICS_PORT, CertManager } from "../components/ingress/cert-manager";
 import { CertificateIssuers } from "../components/ingress/certificate-issuers";
 import { PublicEndpoint, Site } from "../components/ingress/public-endpoint";
-import { TraefikConfig } from "../components/ingress/traefik-config";
+import { TRAEFIK_METRICS_PORT, TraefikConfig } from "../components/ingress/traefik-config";
 import { bytes } from "../components/lib/quantity";
 import { DEAD_LETTER_QUEUE } from "../components/messaging/rabbitmq-config";
 import { cronMaxGapHours } from "../components/lib/cron";
@@ -469,16 +469,24 @@ function createMonitoring(m: NonNullable<StackConfig["monitoring"]>) {
     },
     opts,
   );
-  const namespaceNames = ["auditflow", "auditflow-data", "monitoring", "monitoring-node"];
   return new Monitoring(
     "monitoring",
     {
       namespace: "monitoring",
       nodeNamespace: "monitoring-node",
       stack: config.stack,
-      // kube-system: Traefik (K3s' ingress controller) annotates its pods for scraping, as does
-      // cert-manager's chart in its namespace.
-      scrapeNamespaces: [...namespaceNames, "kube-system", certManager.namespaceName],
+      // Who is scraped where, on which ports (Prometheus' egress admits exactly these). Traefik
+      // (K3s' ingress controller) and cert-manager's chart annotate their pods too.
+      scrapeTargets: [
+        { namespace: "auditflow", ports: [METRICS.port] },
+        {
+          namespace: "auditflow-data",
+          ports: [postgres, pgbouncer, redis, rabbitmq].map((c) => c.metricsPort),
+        },
+        { namespace: "kube-system", ports: [TRAEFIK_METRICS_PORT] },
+        { namespace: certManager.namespaceName, ports: [CERT_MANAGER_METRICS_PORT] },
+      ],
+      nodeAddresses: config.cluster.nodes.map((n) => n.address),
       storageClass: config.cluster.storageClass,
       scrapeInterval: m.scrapeInterval,
       prometheus: m.prometheus,

@@ -49,6 +49,8 @@ export interface PgBouncerArgs {
 export class PgBouncer extends pulumi.ComponentResource {
   public readonly host: pulumi.Output<string>;
   public readonly port = PORT;
+  /** The exporter's metrics port (Prometheus' egress admits it). */
+  public readonly metricsPort = METRICS_PORT;
   /** Connection contract per service. */
   public readonly connections: Readonly<Record<string, PostgresConnection>>;
   public readonly peer: Peer;

@@ -53,6 +53,8 @@ export class Postgres extends pulumi.ComponentResource {
   /** In-cluster DNS name of the server. */
   public readonly host: pulumi.Output<string>;
   public readonly port = 5432;
+  /** The exporter's metrics port (Prometheus' egress admits it). */
+  public readonly metricsPort = 9187;
   /** Secret holding every password (keys POSTGRES_PASSWORD, <SERVICE>_PASSWORD, MONITOR_PASSWORD). */
   public readonly secretName: pulumi.Output<string>;
   /** Each service's generated password (secret). */

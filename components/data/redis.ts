@@ -48,6 +48,8 @@ export interface RedisArgs {
 export class Redis extends pulumi.ComponentResource {
   public readonly host: pulumi.Output<string>;
   public readonly port = PORT;
+  /** The exporter's metrics port (Prometheus' egress admits it). */
+  public readonly metricsPort = 9121;
   public readonly connections: Readonly<Record<string, RedisConnection>>;
   public readonly peer: Peer;
 

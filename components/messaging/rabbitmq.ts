@@ -58,6 +58,8 @@ export interface RabbitMQArgs {
 export class RabbitMQ extends pulumi.ComponentResource {
   public readonly host: pulumi.Output<string>;
   public readonly port = AMQP_PORT;
+  /** The prometheus plugin's port (Prometheus' egress admits it). */
+  public readonly metricsPort = 15692;
   public readonly connections: Readonly<Record<string, AmqpConnection>>;
   public readonly peer: Peer;
 

@@ -41,7 +41,9 @@ export function receiverPorts(args: Pick<AlertmanagerArgs, "receivers" | "smtp">
   return [...ports].sort((a, b) => a - b);
 }
 
-const PORT = 9093;
+/** Alertmanager's HTTP port (alerts from Prometheus and /metrics). */
+export const ALERTMANAGER_PORT = 9093;
+const PORT = ALERTMANAGER_PORT;
 
 /**
  * Alertmanager with routing by severity, grouping and inhibition. Its configuration holds the

@@ -28,7 +28,9 @@ export interface GrafanaArgs {
   scraper: Peer;
 }
 
-const PORT = 3000;
+/** Grafana's HTTP port (UI and /metrics). */
+export const GRAFANA_PORT = 3000;
+const PORT = GRAFANA_PORT;
 const DASHBOARDS = "/var/lib/grafana-dashboards";
 
 /**

@@ -14,7 +14,9 @@ export interface KubeStateMetricsArgs {
   scraper: Peer;
 }
 
-const PORT = 8080;
+/** kube-state-metrics' metrics port. */
+export const KSM_PORT = 8080;
+const PORT = KSM_PORT;
 
 /**
  * The object kinds kube-state-metrics reports (its --resources flag) and may list and watch; the

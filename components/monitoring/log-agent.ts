@@ -23,7 +23,9 @@ export interface LogAgentArgs {
 
 /** Where K3sCluster has the API server write its audit log on server nodes. */
 const K3S_AUDIT_LOG_DIR = path.posix.dirname(AUDIT.logFile);
-const HTTP_PORT = 2020;
+/** Fluent Bit's HTTP port (health and /api/v1/metrics/prometheus). */
+export const LOG_AGENT_PORT = 2020;
+const HTTP_PORT = LOG_AGENT_PORT;
 const STATE = "/var/lib/fluent-bit";
 
 /**

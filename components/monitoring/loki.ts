@@ -21,7 +21,9 @@ export interface LokiArgs {
   clients: Peer[];
 }
 
-const PORT = 3100;
+/** Loki's HTTP port (push, queries and /metrics). */
+export const LOKI_PORT = 3100;
+const PORT = LOKI_PORT;
 const DATA = "/var/loki";
 
 /** Loki in single-binary mode on its own volume, with retention applied by the compactor. */

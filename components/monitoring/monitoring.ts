@@ -1,15 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Peer } from "../apps/workload";
 import type { ResourceSizes } from "../security/namespace";
-import { Alertmanager } from "./alertmanager";
+import { Alertmanager, ALERTMANAGER_PORT } from "./alertmanager";
 import { ReceiverSpec } from "./alertmanager-config";
 import { DashboardParams } from "./dashboards";
-import { Grafana } from "./grafana";
-import { KubeStateMetrics } from "./kube-state-metrics";
-import { LogAgent } from "./log-agent";
-import { Loki } from "./loki";
+import { Grafana, GRAFANA_PORT } from "./grafana";
+import { KSM_PORT, KubeStateMetrics } from "./kube-state-metrics";
+import { LOG_AGENT_PORT, LogAgent } from "./log-agent";
+import { Loki, LOKI_PORT } from "./loki";
 import { NodeExporter } from "./node-exporter";
-import { Prometheus } from "./prometheus";
+import { Prometheus, PROMETHEUS_PORT, ScrapeTarget } from "./prometheus";
 import { RuleParams } from "./rules";
 
 /** Requests and limits of each part, sized for a Raspberry Pi by default (see MONITORING_DEFAULTS). */
@@ -49,8 +49,13 @@ export interface MonitoringArgs {
   nodeNamespace: string;
   /** Stack name (the `stack` label on every alert). Required. */
   stack: string;
-  /** Namespaces whose annotated pods Prometheus scrapes. Required. */
-  scrapeNamespaces: string[];
+  /**
+   * Namespaces outside the monitoring stack whose annotated pods Prometheus scrapes, with their
+   * metrics ports (the monitoring stack adds its own two namespaces). Required.
+   */
+  scrapeTargets: ScrapeTarget[];
+  /** The nodes' addresses (kubelets and node-exporter listen there). Required. */
+  nodeAddresses: string[];
   /** Storage class of the volumes. Defaults to the cluster's default. */
   storageClass?: string;
   /** Scrape and evaluation interval. Defaults to "30s". */
@@ -126,7 +131,16 @@ export class Monitoring extends pulumi.ComponentResource {
       {
         namespace: ns,
         stack: args.stack,
-        scrapeNamespaces: args.scrapeNamespaces,
+        scrapeTargets: [
+          ...args.scrapeTargets,
+          {
+            namespace: ns,
+            ports: [PROMETHEUS_PORT, ALERTMANAGER_PORT, GRAFANA_PORT, LOKI_PORT, KSM_PORT],
+          },
+          // node-exporter runs on the host network: it is reached at the nodes' addresses.
+          { namespace: args.nodeNamespace, ports: [LOG_AGENT_PORT] },
+        ],
+        nodeAddresses: args.nodeAddresses,
         scrapeInterval: args.scrapeInterval,
         ...args.prometheus,
         storageClass: args.storageClass,

@@ -53,9 +53,12 @@ export function prometheusConfig(p: ScrapeConfigParams): Record<string, unknown>
     metrics_path: path,
     // nodes/metrics lets the ServiceAccount read the kubelet's /metrics and /metrics/cadvisor.
     authorization: { credentials_file: `${SA_DIR}/token` },
-    // K3s' kubelets serve certificates signed by a CA the pods are not given; the connection is
-    // still encrypted and authenticated by the token on our side.
-    tls_config: { insecure_skip_verify: true },
+    // K3s signs each kubelet's serving certificate with its server CA, for the node's name and
+    // the node IPs the agent registers (InternalIP among them), and gives the same server CA to
+    // pods as the service account's ca.crt (the controller manager's root-ca-file): the kubelet is
+    // verified like the API server. (A kubelet with a self-signed certificate, as kubeadm's
+    // default, would fail this check; K3s does not do that.)
+    tls_config: { ca_file: `${SA_DIR}/ca.crt` },
     kubernetes_sd_configs: [{ role: "node" }],
     relabel_configs: [
       {

@@ -5,6 +5,8 @@ import { Peer, Workload } from "../apps/workload";
 import { recommendedLabels, selectorLabels } from "../lib/labels";
 import type { ResourceSizes } from "../security/namespace";
 import { monitoringImages } from "../versions";
+import { ALERTMANAGER_PORT } from "./alertmanager";
+import { NODE_EXPORTER_PORT } from "./node-exporter";
 import { clusterReader } from "./rbac";
 import { prometheusConfig } from "./prometheus-config";
 import { allRuleGroups, RuleParams, ruleFile } from "./rules";
@@ -14,8 +16,17 @@ export interface PrometheusArgs {
   namespace: string;
   /** Stack name, the `stack` external label of every alert. Required. */
   stack: string;
-  /** Namespaces whose annotated pods are scraped. Required. */
-  scrapeNamespaces: string[];
+  /**
+   * What is scraped in each namespace: the ports its annotated pods serve metrics on. Prometheus'
+   * NetworkPolicy admits exactly these ports there. Required.
+   */
+  scrapeTargets: ScrapeTarget[];
+  /**
+   * The nodes' addresses, where the kubelets (10250) and node-exporter (9100, host network)
+   * listen. IPv4 addresses become /32 blocks; a DNS name cannot be named in a NetworkPolicy, so
+   * with one any address is admitted on those two ports. Required (at least one).
+   */
+  nodeAddresses: string[];
   /** Scrape and evaluation interval, e.g. "30s". Defaults to "30s". */
   scrapeInterval?: string;
   /** Keep samples this long (Prometheus duration, e.g. "7d"). Required. */
@@ -38,8 +49,40 @@ export interface PrometheusArgs {
   alertmanagerPeer: Peer;
 }
 
-const PORT = 9090;
+/** Prometheus' HTTP port. */
+export const PROMETHEUS_PORT = 9090;
+const PORT = PROMETHEUS_PORT;
+/** The kubelet's HTTPS port on every node (its /metrics and /metrics/cadvisor). */
+export const KUBELET_PORT = 10250;
 const CONFIG_DIR = "/etc/prometheus";
+
+/** A namespace Prometheus scrapes and the metrics ports of its annotated pods. */
+export interface ScrapeTarget {
+  namespace: string;
+  ports: number[];
+}
+
+const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
+/** The nodes as NetworkPolicy peers: one /32 block each, or any address if one is a DNS name. */
+function nodePeers(addresses: string[]): Peer[] {
+  return addresses.every((a) => IPV4.test(a))
+    ? [...new Set(addresses)].map((a) => ({ cidr: `${a}/32` }))
+    : [{ cidr: "0.0.0.0/0" }];
+}
+
+function validate(name: string, args: PrometheusArgs): void {
+  args.scrapeTargets.forEach((t, i) => {
+    if (t.ports.length === 0 || t.ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) {
+      throw new Error(
+        `Prometheus ${name}: scrapeTargets[${i}] (namespace ${t.namespace}) must list its metrics ports, whole numbers from 1 to 65535 (got ${JSON.stringify(t.ports)})`,
+      );
+    }
+  });
+  if (args.nodeAddresses.length === 0) {
+    throw new Error(`Prometheus ${name}: nodeAddresses must list at least one node address`);
+  }
+}
 
 /**
  * Prometheus as a one-replica StatefulSet with its volume, scraping through Kubernetes service
@@ -53,6 +96,7 @@ export class Prometheus extends pulumi.ComponentResource {
 
   constructor(name: string, args: PrometheusArgs, opts?: pulumi.ComponentResourceOptions) {
     super("auditflow:monitoring:Prometheus", name, {}, opts);
+    validate(name, args);
     const identity = { name: "prometheus", component: "monitoring" };
     const labels = recommendedLabels(identity);
     const config = new k8s.core.v1.ConfigMap(
@@ -62,7 +106,7 @@ export class Prometheus extends pulumi.ComponentResource {
         data: pulumi.output(args.alertmanager).apply((alertmanager) => ({
           "prometheus.yml": stringify(
             prometheusConfig({
-              namespaces: args.scrapeNamespaces,
+              namespaces: [...new Set(args.scrapeTargets.map((t) => t.namespace))],
               scrapeInterval: args.scrapeInterval ?? "30s",
               alertmanager,
               ruleFile: `${CONFIG_DIR}/rules.yml`,
@@ -128,12 +172,13 @@ export class Prometheus extends pulumi.ComponentResource {
           },
         ],
         egress: [
-          // Annotated pods in the scraped namespaces, on whatever port they annotate.
-          ...args.scrapeNamespaces.map((namespace) => ({ to: [{ namespace }], ports: [] })),
-          { to: [args.alertmanagerPeer], ports: [9093] },
-          // Kubelets (10250) and node-exporter (9100, host network) listen on the nodes'
-          // addresses, which NetworkPolicies can only name as IP blocks; the ports limit it.
-          { to: [{ cidr: "0.0.0.0/0" }], ports: [10250, 9100] },
+          // Annotated pods in the scraped namespaces, on their metrics ports only.
+          ...args.scrapeTargets.map((t) => ({ to: [{ namespace: t.namespace }], ports: t.ports })),
+          { to: [args.alertmanagerPeer], ports: [ALERTMANAGER_PORT] },
+          // Kubelets and node-exporter (host network) listen on the nodes' addresses, which a
+          // NetworkPolicy can only name as IP blocks. (The API server, 6443, is admitted by the
+          // namespace's own policy.)
+          { to: nodePeers(args.nodeAddresses), ports: [KUBELET_PORT, NODE_EXPORTER_PORT] },
         ],
       },
       { parent: this },

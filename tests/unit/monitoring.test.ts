@@ -68,7 +68,12 @@ function monitoring(over: Partial<ConstructorParameters<typeof Monitoring>[1]> =
     namespace: "monitoring",
     nodeNamespace: "monitoring-node",
     stack: "test",
-    scrapeNamespaces: ["auditflow", "auditflow-data", "monitoring", "kube-system"],
+    scrapeTargets: [
+      { namespace: "auditflow", ports: [9464] },
+      { namespace: "auditflow-data", ports: [9187] },
+      { namespace: "kube-system", ports: [9100] },
+    ],
+    nodeAddresses: ["192.0.2.10", "192.0.2.11"],
     prometheus: { retention: "7d", retentionSize: "3GB", storage: "4Gi" },
     loki: { retention: "168h", storage: "4Gi" },
     alertmanager: {
