@@ -39,7 +39,8 @@ import { TRAEFIK_METRICS_PORT, TraefikConfig } from "../components/ingress/traef
 import { bytes } from "../components/lib/quantity";
 import { DEAD_LETTER_QUEUE } from "../components/messaging/rabbitmq-config";
 import { cronMaxGapHours } from "../components/lib/cron";
-import { Monitoring } from "../components/monitoring/monitoring";
+import { Monitoring, monitoringSizes } from "../components/monitoring/monitoring";
+import { MONITORING_CONTAINER_DEFAULTS, monitoringQuotas } from "../components/monitoring/quota";
 
 const config = loadConfig();
 
@@ -454,9 +455,30 @@ const mon = config.monitoring;
 const monitoring = mon?.enabled ? createMonitoring(mon) : undefined;
 
 function createMonitoring(m: NonNullable<StackConfig["monitoring"]>) {
+  const resources = {
+    ...(m.prometheus.resources && { prometheus: m.prometheus.resources }),
+    ...(m.alertmanager.resources && { alertmanager: m.alertmanager.resources }),
+    ...(m.grafana?.resources && { grafana: m.grafana.resources }),
+    ...(m.loki.resources && { loki: m.loki.resources }),
+    ...(m.kubeStateMetrics?.resources && { kubeStateMetrics: m.kubeStateMetrics.resources }),
+    ...(m.nodeExporter?.resources && { nodeExporter: m.nodeExporter.resources }),
+    ...(m.logAgent?.resources && { logAgent: m.logAgent.resources }),
+  };
+  const alertmanagerStorage = m.alertmanager.storage ?? "256Mi";
+  // Quotas sized from the parts' own requests and limits (rolling updates included).
+  const quotas = monitoringQuotas(monitoringSizes(resources), {
+    nodes: config.cluster.nodes.length,
+    storage: [m.prometheus.storage, m.loki.storage, alertmanagerStorage],
+  });
   const monNs = new PlatformNamespace(
     "monitoring",
-    { namespaceName: "monitoring", component: "monitoring", allowApiServerEgress: true },
+    {
+      namespaceName: "monitoring",
+      component: "monitoring",
+      allowApiServerEgress: true,
+      quota: quotas.monitoring,
+      containerDefaults: MONITORING_CONTAINER_DEFAULTS,
+    },
     opts,
   );
   const nodeNs = new PlatformNamespace(
@@ -466,6 +488,8 @@ function createMonitoring(m: NonNullable<StackConfig["monitoring"]>) {
       component: "monitoring",
       podSecurity: "privileged",
       allowApiServerEgress: true,
+      quota: quotas.node,
+      containerDefaults: MONITORING_CONTAINER_DEFAULTS,
     },
     opts,
   );
@@ -492,21 +516,13 @@ function createMonitoring(m: NonNullable<StackConfig["monitoring"]>) {
       prometheus: m.prometheus,
       loki: m.loki,
       alertmanager: {
-        storage: m.alertmanager.storage ?? "256Mi",
+        storage: alertmanagerStorage,
         receivers: m.alertmanager.receivers.map((r) => ({ ...r, severities: [...r.severities] })),
         smtp: m.alertmanager.smtp,
         smtpPassword: config.alertmanagerSmtpPassword,
         slackApiUrl: config.alertmanagerSlackApiUrl,
       },
-      resources: {
-        ...(m.prometheus.resources && { prometheus: m.prometheus.resources }),
-        ...(m.alertmanager.resources && { alertmanager: m.alertmanager.resources }),
-        ...(m.grafana?.resources && { grafana: m.grafana.resources }),
-        ...(m.loki.resources && { loki: m.loki.resources }),
-        ...(m.kubeStateMetrics?.resources && { kubeStateMetrics: m.kubeStateMetrics.resources }),
-        ...(m.nodeExporter?.resources && { nodeExporter: m.nodeExporter.resources }),
-        ...(m.logAgent?.resources && { logAgent: m.logAgent.resources }),
-      },
+      resources,
       rules: {
         appsNamespace: "auditflow",
         deadLetterQueue: DEAD_LETTER_QUEUE,

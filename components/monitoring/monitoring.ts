@@ -42,6 +42,11 @@ export const MONITORING_DEFAULTS: MonitoringSizes = {
   logAgent: size("20m", "32Mi", "200m", "96Mi"),
 };
 
+/** The sizes the stack runs: MONITORING_DEFAULTS with the stack's overrides. */
+export function monitoringSizes(overrides: Partial<MonitoringSizes> = {}): MonitoringSizes {
+  return { ...MONITORING_DEFAULTS, ...overrides };
+}
+
 export interface MonitoringArgs {
   /** The monitoring namespace (Pod Security restricted). Required. */
   namespace: string;
@@ -93,7 +98,7 @@ export class Monitoring extends pulumi.ComponentResource {
 
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
     super("auditflow:monitoring:Monitoring", name, {}, opts);
-    const r = { ...MONITORING_DEFAULTS, ...(args.resources ?? {}) };
+    const r = monitoringSizes(args.resources);
     const ns = args.namespace;
     const child = { parent: this };
     // Prometheus' pods, known before it exists (the components it scrapes admit them).

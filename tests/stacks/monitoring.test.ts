@@ -5,6 +5,7 @@
 import { parse } from "yaml";
 import { ofKind, only, planStack, RecordedResource } from "../helpers/program";
 import { loadStackFile, stackFile } from "../../scripts/lib/stack-config";
+import { bytes, cpuMillis } from "../../shared/quantity";
 
 const STACKS = ["dev", "staging", "prod"] as const;
 const plans = new Map<string, RecordedResource[]>();
@@ -41,6 +42,42 @@ function admits(egress: PolicyRule[], target: { namespace?: string; port: number
   );
 }
 
+/**
+ * What the pods of a namespace need at their peak, computed from the rendered workloads: a
+ * Deployment's replicas plus its maxSurge, a StatefulSet's replicas (replaced in place), a
+ * DaemonSet's pod on each node; their claims from the StatefulSets' volume claim templates.
+ */
+function peakOf(rs: RecordedResource[], namespace: string, nodes: number) {
+  const peak = { requestsCpu: 0, requestsMemory: 0, limitsCpu: 0, limitsMemory: 0, pods: 0 };
+  const claims = { count: 0, storage: 0 };
+  for (const w of [
+    ...ofKind(rs, "Deployment"),
+    ...ofKind(rs, "StatefulSet"),
+    ...ofKind(rs, "DaemonSet"),
+  ]) {
+    if ((w.inputs.metadata as any).namespace !== namespace) continue;
+    const spec = w.inputs.spec as any;
+    const pods = w.type.endsWith(":DaemonSet")
+      ? nodes
+      : spec.replicas + (w.type.endsWith(":Deployment") ? spec.strategy.rollingUpdate.maxSurge : 0);
+    peak.pods += pods;
+    for (const c of [
+      ...spec.template.spec.containers,
+      ...(spec.template.spec.initContainers ?? []),
+    ]) {
+      peak.requestsCpu += pods * cpuMillis(c.resources.requests.cpu);
+      peak.requestsMemory += pods * bytes(c.resources.requests.memory);
+      peak.limitsCpu += pods * cpuMillis(c.resources.limits.cpu);
+      peak.limitsMemory += pods * bytes(c.resources.limits.memory);
+    }
+    for (const t of spec.volumeClaimTemplates ?? []) {
+      claims.count += spec.replicas;
+      claims.storage += spec.replicas * bytes(t.spec.resources.requests.storage);
+    }
+  }
+  return { peak, claims };
+}
+
 function nodeAddresses(stack: string): string[] {
   const cfg = loadStackFile(stackFile(stack), {}).config;
   const cluster = JSON.parse(cfg["auditflow-platform:cluster"]!) as {
@@ -50,6 +87,38 @@ function nodeAddresses(stack: string): string[] {
 }
 
 describe.each(STACKS)("%s", (stack) => {
+  test("the monitoring namespaces' quotas hold exactly their pods at peak (a Deployment's surge pod included) and a LimitRange gives undeclared containers defaults", async () => {
+    const rs = await plan(stack);
+    const nodes = nodeAddresses(stack).length;
+    for (const ns of ["monitoring", "monitoring-node"]) {
+      const quota = ofKind(rs, "ResourceQuota").find(
+        (q) => (q.state.metadata as any)?.namespace === ns,
+      );
+      expect([ns, quota !== undefined]).toEqual([ns, true]);
+      const hard = (quota!.inputs.spec as any).hard as Record<string, string>;
+      const { peak, claims } = peakOf(rs, ns, nodes);
+      expect(peak.pods).toBeGreaterThan(0);
+      expect({
+        ns,
+        requestsCpu: cpuMillis(hard["requests.cpu"]!),
+        requestsMemory: bytes(hard["requests.memory"]!),
+        limitsCpu: cpuMillis(hard["limits.cpu"]!),
+        limitsMemory: bytes(hard["limits.memory"]!),
+        pods: Number(hard.pods),
+      }).toEqual({ ns, ...peak });
+      if (ns === "monitoring") {
+        expect([Number(hard.persistentvolumeclaims), bytes(hard["requests.storage"]!)]).toEqual([
+          claims.count,
+          claims.storage,
+        ]);
+      }
+      const limits = ofKind(rs, "LimitRange").filter(
+        (l) => (l.state.metadata as any)?.namespace === ns,
+      );
+      expect([ns, limits.length]).toEqual([ns, 1]);
+    }
+  });
+
   test("Prometheus may reach every annotated pod's metrics port in its namespace, the nodes' kubelets and node-exporter, and nothing else", async () => {
     const rs = await plan(stack);
     const egress = prometheusEgress(rs);

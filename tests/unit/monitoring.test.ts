@@ -6,7 +6,8 @@ import { Workload } from "../../components/apps/workload";
 import { cronMaxGapHours } from "../../components/lib/cron";
 import { alertmanagerConfig } from "../../components/monitoring/alertmanager-config";
 import { allDashboards, DATASOURCES } from "../../components/monitoring/dashboards";
-import { Monitoring } from "../../components/monitoring/monitoring";
+import { MONITORING_DEFAULTS, Monitoring } from "../../components/monitoring/monitoring";
+import { monitoringQuotas } from "../../components/monitoring/quota";
 import { certManagerRules } from "../../components/ingress/cert-manager";
 import { allRuleGroups, isAlert, RuleParams } from "../../components/monitoring/rules";
 import { only, runComponent, RecordedResource } from "../helpers/program";
@@ -396,5 +397,39 @@ describe("cronMaxGapHours", () => {
   });
   test("a malformed field is refused with the field named", () => {
     expect(() => cronMaxGapHours("61 * * * *")).toThrow(/cron field "61"/);
+  });
+});
+
+describe("monitoringQuotas", () => {
+  test("the node agents' quota grows with the nodes, the monitoring namespace's does not; a Deployment counts its surge pod", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 64 }), (nodes, mi) => {
+        const sizes = {
+          ...MONITORING_DEFAULTS,
+          grafana: {
+            requests: { cpu: "10m", memory: `${mi}Mi` },
+            limits: { cpu: "1", memory: "1Gi" },
+          },
+        };
+        const one = monitoringQuotas(sizes, { nodes: 1, storage: ["1Gi"] });
+        const many = monitoringQuotas(sizes, { nodes, storage: ["1Gi"] });
+        expect(many.monitoring).toEqual(one.monitoring);
+        expect(many.node.pods).toBe(2 * nodes);
+        expect(parseInt(many.node.requestsMemory, 10)).toBe(
+          nodes * parseInt(one.node.requestsMemory, 10),
+        );
+        // Grafana's two pods (one surging) against the defaults' one.
+        const base = monitoringQuotas(MONITORING_DEFAULTS, { nodes: 1, storage: ["1Gi"] });
+        expect(parseInt(one.monitoring.requestsMemory, 10)).toBe(
+          parseInt(base.monitoring.requestsMemory, 10) - 2 * 96 + 2 * mi,
+        );
+      }),
+    );
+  });
+
+  test("rejects a node count below one, naming it", () => {
+    expect(() => monitoringQuotas(MONITORING_DEFAULTS, { nodes: 0, storage: [] })).toThrow(
+      /nodes must be a whole number >= 1 \(got 0\)/,
+    );
   });
 });
