@@ -5,20 +5,23 @@ import type { MonitoringSizes } from "./monitoring";
 export type NamespaceQuota = NonNullable<PlatformNamespaceArgs["quota"]>;
 
 /**
- * How many pods of each part can exist at once, a rolling update included: Grafana and
- * kube-state-metrics are Deployments (one replica, maxSurge 1, so two pods while one rolls);
- * Prometheus, Alertmanager and Loki are one-replica StatefulSets, which replace their pod in place;
- * node-exporter and the log agent are DaemonSets (one pod per node, replaced node by node without
- * surge), in the node agents' namespace.
+ * How many pods of each part the quota must hold at once, a rolling update included. A pod being
+ * deleted counts against its quota until it is gone (its grace period), so every replacement
+ * briefly holds two: Grafana and kube-state-metrics are one-replica Deployments with maxSurge 1
+ * (the new pod, then the old one terminating); Prometheus, Alertmanager and Loki are one-replica
+ * StatefulSets, whose controller creates the new pod while the old one may still be terminating;
+ * node-exporter and the log agent are DaemonSets (one pod per node, replaced one node at a time),
+ * in the node agents' namespace. Without the second pod, the cluster twin's rollout of every part
+ * at once saw the StatefulSets' and DaemonSets' new pods refused with `exceeded quota`.
  */
 const PODS: Record<keyof MonitoringSizes, { node: boolean; pods: (nodes: number) => number }> = {
-  prometheus: { node: false, pods: () => 1 },
-  alertmanager: { node: false, pods: () => 1 },
-  loki: { node: false, pods: () => 1 },
+  prometheus: { node: false, pods: () => 2 },
+  alertmanager: { node: false, pods: () => 2 },
+  loki: { node: false, pods: () => 2 },
   grafana: { node: false, pods: () => 2 },
   kubeStateMetrics: { node: false, pods: () => 2 },
-  nodeExporter: { node: true, pods: (nodes) => nodes },
-  logAgent: { node: true, pods: (nodes) => nodes },
+  nodeExporter: { node: true, pods: (nodes) => nodes + 1 },
+  logAgent: { node: true, pods: (nodes) => nodes + 1 },
 };
 
 /** Requests and limits of containers that declare none in the monitoring namespaces (LimitRange). */

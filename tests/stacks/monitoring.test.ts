@@ -44,8 +44,9 @@ function admits(egress: PolicyRule[], target: { namespace?: string; port: number
 
 /**
  * What the pods of a namespace need at their peak, computed from the rendered workloads: a
- * Deployment's replicas plus its maxSurge, a StatefulSet's replicas (replaced in place), a
- * DaemonSet's pod on each node; their claims from the StatefulSets' volume claim templates.
+ * Deployment's replicas plus its maxSurge, a StatefulSet's replicas plus the pod it is replacing
+ * (terminating pods count against a quota), a DaemonSet's pod on each node plus the one it is
+ * replacing (one node at a time); their claims from the StatefulSets' volume claim templates.
  */
 function peakOf(rs: RecordedResource[], namespace: string, nodes: number) {
   const peak = { requestsCpu: 0, requestsMemory: 0, limitsCpu: 0, limitsMemory: 0, pods: 0 };
@@ -58,8 +59,8 @@ function peakOf(rs: RecordedResource[], namespace: string, nodes: number) {
     if ((w.inputs.metadata as any).namespace !== namespace) continue;
     const spec = w.inputs.spec as any;
     const pods = w.type.endsWith(":DaemonSet")
-      ? nodes
-      : spec.replicas + (w.type.endsWith(":Deployment") ? spec.strategy.rollingUpdate.maxSurge : 0);
+      ? nodes + spec.updateStrategy.rollingUpdate.maxUnavailable
+      : spec.replicas + (w.type.endsWith(":Deployment") ? spec.strategy.rollingUpdate.maxSurge : 1);
     peak.pods += pods;
     for (const c of [
       ...spec.template.spec.containers,
@@ -87,7 +88,7 @@ function nodeAddresses(stack: string): string[] {
 }
 
 describe.each(STACKS)("%s", (stack) => {
-  test("the monitoring namespaces' quotas hold exactly their pods at peak (a Deployment's surge pod included) and a LimitRange gives undeclared containers defaults", async () => {
+  test("the monitoring namespaces' quotas hold exactly their pods at a rolling update's peak (surge and terminating pods included) and a LimitRange gives undeclared containers defaults", async () => {
     const rs = await plan(stack);
     const nodes = nodeAddresses(stack).length;
     for (const ns of ["monitoring", "monitoring-node"]) {

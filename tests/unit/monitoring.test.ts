@@ -401,7 +401,7 @@ describe("cronMaxGapHours", () => {
 });
 
 describe("monitoringQuotas", () => {
-  test("the node agents' quota grows with the nodes, the monitoring namespace's does not; a Deployment counts its surge pod", () => {
+  test("the node agents' quota grows with the nodes (plus the pod being replaced), the monitoring namespace's does not; each part counts two pods", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 64 }), (nodes, mi) => {
         const sizes = {
@@ -414,11 +414,11 @@ describe("monitoringQuotas", () => {
         const one = monitoringQuotas(sizes, { nodes: 1, storage: ["1Gi"] });
         const many = monitoringQuotas(sizes, { nodes, storage: ["1Gi"] });
         expect(many.monitoring).toEqual(one.monitoring);
-        expect(many.node.pods).toBe(2 * nodes);
-        expect(parseInt(many.node.requestsMemory, 10)).toBe(
-          nodes * parseInt(one.node.requestsMemory, 10),
+        expect(many.node.pods).toBe(2 * (nodes + 1));
+        expect(2 * parseInt(many.node.requestsMemory, 10)).toBe(
+          (nodes + 1) * parseInt(one.node.requestsMemory, 10),
         );
-        // Grafana's two pods (one surging) against the defaults' one.
+        // Grafana's two pods (one surging or terminating) with the changed size.
         const base = monitoringQuotas(MONITORING_DEFAULTS, { nodes: 1, storage: ["1Gi"] });
         expect(parseInt(one.monitoring.requestsMemory, 10)).toBe(
           parseInt(base.monitoring.requestsMemory, 10) - 2 * 96 + 2 * mi,
