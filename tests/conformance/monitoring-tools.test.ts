@@ -5,10 +5,13 @@
  * config, check rules, and `test rules` with a firing and a healthy case for every alert; Debian's
  * amtool (check-config and `config routes test`), Prometheus' own PromQL
  * parser (tools/promql-check, the module version of the cluster's Prometheus) for every rule and
- * dashboard expression, and this project's LogQL check (tests/conformance/logql.ts) for every
- * dashboard log query.
+ * dashboard expression, and for every dashboard log query Grafana's own LogQL grammar
+ * (@grafana/lezer-logql, Apache-2.0, the parser of Grafana's LogQL editor; Loki's Go parser is AGPL
+ * and is not used) plus this project's LogQL check (tests/conformance/logql.ts) for what a grammar
+ * cannot see (an empty selector, an invalid regular expression).
  */
 import { execFileSync, spawnSync } from "child_process";
+import { parser as logqlGrammar } from "@grafana/lezer-logql";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -19,6 +22,17 @@ import { ALERT_CASES } from "./alert-cases";
 import { logqlProblem } from "./logql";
 import { monitoringTool, parsePromQL } from "./promql";
 import { requireBinary } from "./servers";
+
+/** Where Grafana's LogQL grammar finds syntax errors in a query (offsets; none when it parses). */
+function logqlGrammarErrors(query: string): number[] {
+  const errors: number[] = [];
+  logqlGrammar.parse(query).iterate({
+    enter: (n) => {
+      if (n.type.isError) errors.push(n.from);
+    },
+  });
+  return errors;
+}
 
 const promtool = monitoringTool("promtool");
 const amtool = requireBinary("/usr/bin/amtool", "prometheus-alertmanager");
@@ -280,6 +294,19 @@ describe("dashboards", () => {
     expect(loki.map((t) => [t.where, logqlProblem(t.target.expr)])).toEqual(
       loki.map((t) => [t.where, undefined]),
     );
+  });
+
+  test("every LogQL query parses with Grafana's own LogQL grammar (@grafana/lezer-logql)", () => {
+    expect(loki.map((t) => [t.where, logqlGrammarErrors(t.target.expr)])).toEqual(
+      loki.map((t) => [t.where, []]),
+    );
+  });
+
+  test("Grafana's LogQL grammar finds the error in malformed queries (the check can fail)", () => {
+    expect(logqlGrammarErrors('{namespace="auditflow" |= "error"')).not.toEqual([]);
+    expect(logqlGrammarErrors('sum(count_over_time({a="b"}[5m])')).not.toEqual([]);
+    expect(logqlGrammarErrors('{a="b"} | json | line_format')).not.toEqual([]);
+    expect(logqlGrammarErrors('sum by (pod) (count_over_time({a="b"} |= "x" [5m]))')).toEqual([]);
   });
 
   test("the LogQL check rejects malformed queries", () => {
