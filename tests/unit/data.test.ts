@@ -126,19 +126,21 @@ describe("Postgres", () => {
 });
 
 describe("PgBouncer", () => {
+  const bouncerArgs = () => ({
+    namespace: "data",
+    postgres: { host: "postgres.data.svc.cluster.local", port: 5432, peer: peer("postgres") },
+    passwords: { "audit-log-analysis": pulumi.secret("pw-1") },
+    clientNamespace: "auditflow",
+    clients: [peer("audit-log-analysis")],
+    defaultPoolSize: 10,
+    maxClientConn: 100,
+    resources: small,
+  });
+
   test("offers each service a contract backed by a Secret in the service's namespace", async () => {
     let bouncer: PgBouncer | undefined;
     const rs = await runComponent(() => {
-      bouncer = new PgBouncer("pgbouncer", {
-        namespace: "data",
-        postgres: { host: "postgres.data.svc.cluster.local", port: 5432, peer: peer("postgres") },
-        passwords: { "audit-log-analysis": pulumi.secret("pw-1") },
-        clientNamespace: "auditflow",
-        clients: [peer("audit-log-analysis")],
-        defaultPoolSize: 10,
-        maxClientConn: 100,
-        resources: small,
-      });
+      bouncer = new PgBouncer("pgbouncer", bouncerArgs());
     });
     const conn = bouncer!.connections["audit-log-analysis"]!;
     expect(conn).toMatchObject({
@@ -166,19 +168,7 @@ describe("PgBouncer", () => {
   });
 
   test("runs pgbouncer_exporter as the stats-only user, its DSN only in the auth Secret, scraped on 9127", async () => {
-    const rs = await runComponent(
-      () =>
-        new PgBouncer("pgbouncer", {
-          namespace: "data",
-          postgres: { host: "postgres", port: 5432, peer: peer("postgres") },
-          passwords: { "audit-log-analysis": pulumi.secret("pw-1") },
-          clientNamespace: "auditflow",
-          clients: [peer("audit-log-analysis")],
-          defaultPoolSize: 10,
-          maxClientConn: 100,
-          resources: small,
-        }),
-    );
+    const rs = await runComponent(() => new PgBouncer("pgbouncer", bouncerArgs()));
     const ini = (only(rs, "kubernetes:core/v1:ConfigMap", "pgbouncer-config").inputs.data as any)[
       "pgbouncer.ini"
     ];
