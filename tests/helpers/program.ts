@@ -2,9 +2,71 @@
  * Runs the whole program for a stack under the mock runtime, in a fresh module registry so that a
  * test file can run several stacks and modes one after another.
  */
+import * as pulumi from "@pulumi/pulumi";
+import type { WorkloadArgs } from "../../components/apps/workload";
+import type { PostgresBackupArgs } from "../../components/data/postgres-backup";
 import type { RecordedResource, RunResult } from "../../scripts/lib/mock-run";
 
 export type { RecordedResource };
+
+/** The age public key the backup fixtures encrypt to. */
+export const BACKUP_RECIPIENT = "age1k04swajlv68e28nfmg6whdwxrf0559w2hdnw28ru8v6xs4953g6srkgym5";
+
+/**
+ * A PostgresBackup of one database (audit_log_analysis) in auditflow-data: nightly at 03:00,
+ * verified at 04:30, 7 kept, encrypted to BACKUP_RECIPIENT. `overrides` replace whole keys.
+ */
+export function backupArgs(overrides: Partial<PostgresBackupArgs> = {}): PostgresBackupArgs {
+  return {
+    namespace: "auditflow-data",
+    postgres: {
+      host: "postgres.auditflow-data.svc",
+      port: 5432,
+      peer: { podLabels: { "app.kubernetes.io/name": "postgres" } },
+      secretName: "pg",
+    },
+    databases: ["audit_log_analysis"],
+    schedule: "0 3 * * *",
+    verifySchedule: "30 4 * * *",
+    keep: 7,
+    storage: "10Gi",
+    recipients: [BACKUP_RECIPIENT],
+    verifyIdentity: pulumi.secret(`AGE-SECRET-KEY-1${"Q".repeat(58)}`),
+    ...overrides,
+  };
+}
+
+/** The `spec` of a recorded Kubernetes object, for assertions on its shape. */
+export const specOf = (r: RecordedResource) => r.inputs.spec as any;
+
+/** The liveness probe of demoWorkloadArgs' container. */
+export const DEMO_PROBE = { httpGet: { path: "/healthz", port: "http" } };
+
+/**
+ * A small compliant workload the Workload and service tests start from: "demo" in auditflow, one
+ * container "app" on port 8080 with requests, limits, liveness (DEMO_PROBE) and readiness
+ * (/readyz) probes. `overrides` replace whole keys.
+ */
+export function demoWorkloadArgs(overrides: Partial<WorkloadArgs> = {}): WorkloadArgs {
+  return {
+    namespace: "auditflow",
+    identity: { name: "demo", component: "api" },
+    containers: [
+      {
+        name: "app",
+        image: "ghcr.io/auditflow/demo:1.2.3",
+        ports: [{ name: "http", containerPort: 8080 }],
+        resources: {
+          requests: { cpu: "50m", memory: "64Mi" },
+          limits: { cpu: "200m", memory: "128Mi" },
+        },
+        livenessProbe: DEMO_PROBE,
+        readinessProbe: { httpGet: { path: "/readyz", port: "http" } },
+      },
+    ],
+    ...overrides,
+  };
+}
 
 export async function planStack(
   stack: string,

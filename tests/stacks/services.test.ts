@@ -5,10 +5,10 @@
 import { METRICS, PRESTOP_SECONDS } from "../../components/apps/auditflow-service";
 import { RULES_DIR } from "../../components/apps/analysis-rules";
 import { SERVICE_NAMES } from "../../components/apps/catalog";
-import { ofKind, planStack, RecordedResource } from "../helpers/program";
+import { ofKind, planStack, RecordedResource, specOf } from "../helpers/program";
 import { rawConfig } from "../helpers/stack-config";
 
-const spec = (r: RecordedResource) => r.inputs.spec as any;
+const spec = specOf;
 const meta = (r: RecordedResource) => r.inputs.metadata as any;
 const serviceDeployments = (rs: RecordedResource[]) =>
   ofKind(rs, "Deployment").filter((d) => (SERVICE_NAMES as readonly string[]).includes(d.name));

@@ -13,7 +13,13 @@ import {
   enabledPlugins,
   rabbitmqConf,
 } from "../../components/messaging/rabbitmq-config";
-import { expectRejectedBeforeCreating, only, runComponent } from "../helpers/program";
+import {
+  BACKUP_RECIPIENT,
+  backupArgs,
+  expectRejectedBeforeCreating,
+  only,
+  runComponent,
+} from "../helpers/program";
 
 const small = {
   requests: { cpu: "50m", memory: "128Mi" },
@@ -520,18 +526,8 @@ test("postgresql.conf scales with the memory limit", () => {
 });
 
 describe("PostgresBackup", () => {
-  const recipient = "age1k04swajlv68e28nfmg6whdwxrf0559w2hdnw28ru8v6xs4953g6srkgym5";
-  const base = {
-    namespace: "data",
-    postgres: { host: "postgres.data.svc", port: 5432, peer: peer("postgres"), secretName: "pg" },
-    databases: ["audit_log_analysis"],
-    schedule: "0 3 * * *",
-    verifySchedule: "30 4 * * *",
-    keep: 7,
-    storage: "10Gi",
-    recipients: [recipient],
-    verifyIdentity: pulumi.secret(`AGE-SECRET-KEY-1${"Q".repeat(58)}`),
-  };
+  const recipient = BACKUP_RECIPIENT;
+  const base = backupArgs();
 
   test("a backup and a verification CronJob; only the verification reads the key", async () => {
     const rs = await runComponent(() => new PostgresBackup("postgres-backup", base));

@@ -9,36 +9,23 @@ import { catalog } from "../../components/apps/catalog";
 import { Workload, WorkloadArgs } from "../../components/apps/workload";
 import { Connection } from "../../components/contracts";
 import {
+  demoWorkloadArgs,
   expectRejectedBeforeCreating,
   ofKind,
   only,
   runComponent,
   RecordedResource,
+  specOf,
 } from "../helpers/program";
 
-const probe = { httpGet: { path: "/healthz", port: "http" } };
-const spec = (r: RecordedResource) => r.inputs.spec as any;
+const spec = specOf;
 
+/** The demo workload autoscaled from 1 to 4 replicas on CPU. */
 function workloadArgs(overrides: Partial<WorkloadArgs> = {}): WorkloadArgs {
-  return {
-    namespace: "auditflow",
-    identity: { name: "demo", component: "api" },
-    containers: [
-      {
-        name: "app",
-        image: "ghcr.io/auditflow/demo:1.2.3",
-        ports: [{ name: "http", containerPort: 8080 }],
-        resources: {
-          requests: { cpu: "50m", memory: "64Mi" },
-          limits: { cpu: "200m", memory: "128Mi" },
-        },
-        livenessProbe: probe,
-        readinessProbe: probe,
-      },
-    ],
+  return demoWorkloadArgs({
     autoscaling: { minReplicas: 1, maxReplicas: 4, cpuUtilization: 70 },
     ...overrides,
-  };
+  });
 }
 
 describe("Workload with autoscaling", () => {

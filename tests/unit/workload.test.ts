@@ -1,31 +1,21 @@
 import { Workload, WorkloadArgs } from "../../components/apps/workload";
 import {
+  DEMO_PROBE,
+  demoWorkloadArgs,
   expectRejectedBeforeCreating,
   only,
   runComponent,
   RecordedResource,
+  specOf,
 } from "../helpers/program";
 
-const probe = { httpGet: { path: "/healthz", port: "http" } };
+const probe = DEMO_PROBE;
+const spec = specOf;
 
+/** The demo workload with one replica, one caller and the database as its only egress. */
 function args(overrides: Partial<WorkloadArgs> = {}): WorkloadArgs {
-  return {
-    namespace: "auditflow",
-    identity: { name: "demo", component: "api" },
+  return demoWorkloadArgs({
     replicas: 1,
-    containers: [
-      {
-        name: "app",
-        image: "ghcr.io/auditflow/demo:1.2.3",
-        ports: [{ name: "http", containerPort: 8080 }],
-        resources: {
-          requests: { cpu: "50m", memory: "64Mi" },
-          limits: { cpu: "200m", memory: "128Mi" },
-        },
-        livenessProbe: probe,
-        readinessProbe: { httpGet: { path: "/readyz", port: "http" } },
-      },
-    ],
     ingress: [{ from: [{ podLabels: { "app.kubernetes.io/name": "caller" } }], ports: [8080] }],
     egress: [
       {
@@ -34,10 +24,8 @@ function args(overrides: Partial<WorkloadArgs> = {}): WorkloadArgs {
       },
     ],
     ...overrides,
-  };
+  });
 }
-
-const spec = (r: RecordedResource) => r.inputs.spec as any;
 
 describe("Workload", () => {
   let single: RecordedResource[];
