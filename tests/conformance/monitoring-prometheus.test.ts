@@ -26,6 +26,7 @@ import { ofKind, only, planStack, RecordedResource, resolvedEnv } from "../helpe
 import {
   BackupPostgres,
   freePort,
+  patchOnce,
   PostgresExporter,
   postgresBin,
   RabbitServer,
@@ -141,14 +142,18 @@ beforeAll(async () => {
   writeFor(
     "redis",
     path.join(dir, "redis.conf"),
-    redisConf({
-      maxMemory: "50mb",
-      maxMemoryPolicy: "allkeys-lru",
-      persistence: "none",
-      port: redisPort,
-      authInclude: path.join(dir, "auth.conf"),
-      dir,
-    }).replace("bind 0.0.0.0", "bind 127.0.0.1"),
+    patchOnce(
+      redisConf({
+        maxMemory: "50mb",
+        maxMemoryPolicy: "allkeys-lru",
+        persistence: "none",
+        port: redisPort,
+        authInclude: path.join(dir, "auth.conf"),
+        dir,
+      }),
+      "bind 0.0.0.0",
+      "bind 127.0.0.1",
+    ),
   );
   redisServer = startAs(
     "redis",

@@ -8,7 +8,14 @@ import {
   PublicEndpointArgs,
 } from "../../components/ingress/public-endpoint";
 import { TraefikConfig } from "../../components/ingress/traefik-config";
-import { ofKind, only, runComponent, RecordedResource } from "../helpers/program";
+import {
+  expectRejectedBeforeCreating,
+  ofKind,
+  only,
+  runComponent,
+  RecordedResource,
+  specOf,
+} from "../helpers/program";
 import { parse } from "yaml";
 
 const privateCa = { name: "ca", kind: "ClusterIssuer", group: "cert-manager.io" } as const;
@@ -34,7 +41,7 @@ const endpointArgs = (over: Partial<PublicEndpointArgs> = {}): PublicEndpointArg
   maxRequestBodyBytes: 2 * 2 ** 20,
   ...over,
 });
-const spec = (r: RecordedResource) => r.inputs.spec as any;
+const spec = specOf;
 const named = (rs: RecordedResource[], kind: string, name: string) =>
   ofKind(rs, kind).find((r) => (r.inputs.metadata as any).name === name)!;
 
@@ -149,7 +156,8 @@ describe("PublicEndpoint", () => {
     ["bad live path", { livePath: "live" }, /livePath "live" must be a path/],
     ["zero body limit", { maxRequestBodyBytes: 0 }, /maxRequestBodyBytes must be a whole number/],
   ])("refuses %s before creating anything", async (_t, over, message) => {
-    await expect(runComponent(() => new PublicEndpoint("bad", endpointArgs(over)))).rejects.toThrow(
+    await expectRejectedBeforeCreating(
+      () => new PublicEndpoint("bad", endpointArgs(over)),
       message,
     );
   });

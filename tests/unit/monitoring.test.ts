@@ -10,7 +10,12 @@ import { MONITORING_DEFAULTS, Monitoring } from "../../components/monitoring/mon
 import { monitoringQuotas } from "../../components/monitoring/quota";
 import { certManagerRules } from "../../components/ingress/cert-manager";
 import { allRuleGroups, isAlert, RuleParams } from "../../components/monitoring/rules";
-import { only, runComponent, RecordedResource } from "../helpers/program";
+import {
+  expectRejectedBeforeCreating,
+  only,
+  runComponent,
+  RecordedResource,
+} from "../helpers/program";
 
 const RULE_PARAMS: RuleParams = {
   appsNamespace: "auditflow",
@@ -355,29 +360,27 @@ describe("Workload host access", () => {
     ],
   };
   test("a host path without an exemption is refused before anything is created", async () => {
-    await expect(
-      runComponent(
-        () =>
-          new Workload("agent", {
-            ...base,
-            host: {
-              paths: [{ name: "log", path: "/var/log", mountPath: "/var/log", readOnly: true }],
-            },
-          }),
-      ),
-    ).rejects.toThrow(/host.paths needs an explicit exemption: list "no-host-path"/);
+    await expectRejectedBeforeCreating(
+      () =>
+        new Workload("agent", {
+          ...base,
+          host: {
+            paths: [{ name: "log", path: "/var/log", mountPath: "/var/log", readOnly: true }],
+          },
+        }),
+      /host.paths needs an explicit exemption: list "no-host-path"/,
+    );
   });
-  test("a root container without a run-as-non-root exemption is refused", async () => {
-    await expect(
-      runComponent(
-        () =>
-          new Workload("agent", {
-            ...base,
-            containers: [{ ...base.containers[0]!, runAsRoot: true }],
-            exemptions: { policies: ["no-host-path"], reason: "reads logs" },
-          }),
-      ),
-    ).rejects.toThrow(/runAsRoot needs an explicit exemption: list "run-as-non-root"/);
+  test("a root container without a run-as-non-root exemption is refused before anything is created", async () => {
+    await expectRejectedBeforeCreating(
+      () =>
+        new Workload("agent", {
+          ...base,
+          containers: [{ ...base.containers[0]!, runAsRoot: true }],
+          exemptions: { policies: ["no-host-path"], reason: "reads logs" },
+        }),
+      /runAsRoot needs an explicit exemption: list "run-as-non-root"/,
+    );
   });
 });
 

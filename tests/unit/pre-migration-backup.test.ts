@@ -6,32 +6,26 @@ import {
   PRE_MIGRATION_DEADLINE_SECONDS,
 } from "../../components/data/postgres-backup";
 import { backupScript } from "../../components/data/backup-scripts";
-import { runComponent, RecordedResource } from "../helpers/program";
+import {
+  BACKUP_RECIPIENT,
+  backupArgs,
+  expectRejectedBeforeCreating,
+  runComponent,
+  RecordedResource,
+} from "../helpers/program";
 
-const recipient = "age1k04swajlv68e28nfmg6whdwxrf0559w2hdnw28ru8v6xs4953g6srkgym5";
+const recipient = BACKUP_RECIPIENT;
 const IMAGE = "ghcr.io/auditflow/audit-log-analysis@sha256:" + "a".repeat(64);
 
+/** The backup fixture with two databases and a pre-migration backup of audit-log-analysis. */
 function args(over: Partial<PostgresBackupArgs> = {}): PostgresBackupArgs {
-  return {
-    namespace: "auditflow-data",
-    postgres: {
-      host: "postgres.auditflow-data.svc",
-      port: 5432,
-      peer: { podLabels: { "app.kubernetes.io/name": "postgres" } },
-      secretName: "pg",
-    },
+  return backupArgs({
     databases: ["audit_log_analysis", "event_audit_dashboard"],
-    schedule: "0 3 * * *",
-    verifySchedule: "30 4 * * *",
-    keep: 7,
-    storage: "10Gi",
-    recipients: [recipient],
-    verifyIdentity: pulumi.secret(`AGE-SECRET-KEY-1${"Q".repeat(58)}`),
     preMigration: [
       { service: "audit-log-analysis", database: "audit_log_analysis", rollout: IMAGE },
     ],
     ...over,
-  };
+  });
 }
 
 const jobs = (rs: RecordedResource[]) => rs.filter((r) => r.type === "kubernetes:batch/v1:Job");
@@ -136,8 +130,8 @@ describe("pre-migration backups", () => {
     expect(job.dependsOn).toHaveLength(1);
   });
 
-  test("rejects a database it does not back up and a bad service name before creating anything", () => {
-    expect(
+  test("rejects a database it does not back up and a bad service name before creating anything", async () => {
+    await expectRejectedBeforeCreating(
       () =>
         new PostgresBackup(
           "b",
@@ -145,10 +139,9 @@ describe("pre-migration backups", () => {
             preMigration: [{ service: "notification-service", database: "notify", rollout: IMAGE }],
           }),
         ),
-    ).toThrow(
       /preMigration database "notify" of notification-service is not one of databases \(audit_log_analysis, event_audit_dashboard\)/,
     );
-    expect(
+    await expectRejectedBeforeCreating(
       () =>
         new PostgresBackup(
           "b",
@@ -158,6 +151,7 @@ describe("pre-migration backups", () => {
             ],
           }),
         ),
-    ).toThrow(/preMigration service "Audit_Log" must be a DNS-1123 label/);
+      /preMigration service "Audit_Log" must be a DNS-1123 label/,
+    );
   });
 });
