@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { bytes, bytesPattern, cpuMillis, cpuPattern } from "../components/lib/quantity";
 import { parseImage } from "../components/lib/image";
-import { ageRecipientPattern, cronPattern } from "../components/lib/formats";
+import { ageRecipientPattern, cronPattern, dns1123LabelPattern } from "../components/lib/formats";
 import {
   ipv4CidrPattern,
   ipv4Pattern,
@@ -73,7 +73,7 @@ function receiversOf(raw: Record<string, unknown>): unknown[] {
   return Array.isArray(r) ? r : [];
 }
 
-const dns1123Label = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const dns1123Label = dns1123LabelPattern;
 const dnsName = "[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*";
 const hostOrIp = new RegExp(`^(${ipv4Source}|${dnsName})$`);
 

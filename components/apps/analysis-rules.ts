@@ -14,6 +14,7 @@
  * parse. No pod restarts: the pod template never changes with the rules.
  */
 import { createHash } from "node:crypto";
+import { dns1123LabelPattern } from "../lib/formats";
 
 export const RULE_SEVERITIES = ["info", "low", "medium", "high", "critical"] as const;
 export type RuleSeverity = (typeof RULE_SEVERITIES)[number];
@@ -47,7 +48,7 @@ export interface AnalysisRule {
 
 /** Bounds the schema enforces, shared with the renderer's own checks. */
 export const ANALYSIS_RULE_LIMITS = {
-  idPattern: /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/,
+  idPattern: dns1123LabelPattern,
   /** Glob patterns: letters, digits and `. _ : / - @`, with `*` as the wildcard. */
   globPattern: /^[A-Za-z0-9._:/@*-]{1,253}$/,
   maxRules: 200,

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { bytesPattern, cpuMillis, cpuPattern, bytes } from "../lib/quantity";
 import { AppIdentity, recommendedLabels, selectorLabels } from "../lib/labels";
 import { parseImage, imageVersion } from "../lib/image";
+import { dns1123LabelPattern } from "../lib/formats";
 import type { ResourceSizes } from "../security/namespace";
 
 type Probe = k8s.types.input.core.v1.Probe;
@@ -789,8 +790,7 @@ export function validateWorkload(name: string, args: WorkloadArgs): void {
   const names = new Set<string>();
   for (const c of all) {
     const where = `container "${c.name}"`;
-    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(c.name))
-      fail(`${where}: name must be a DNS-1123 label`);
+    if (!dns1123LabelPattern.test(c.name)) fail(`${where}: name must be a DNS-1123 label`);
     if (names.has(c.name)) fail(`${where}: container names must be unique`);
     names.add(c.name);
     const img = typeof c.image === "string" ? parseImage(c.image) : {};

@@ -1,6 +1,6 @@
 /**
- * Formats checked both in the stack config (infra/schema.ts) and by the component that uses the
- * value (components/data/postgres-backup.ts), defined once so the two cannot drift apart.
+ * Formats checked both in the stack config (infra/schema.ts) and by the components that use the
+ * values (postgres-backup, workload, namespace, analysis rules), defined once so none can drift.
  */
 
 /**

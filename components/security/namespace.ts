@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { partOf, managedBy } from "../lib/labels";
+import { dns1123LabelPattern } from "../lib/formats";
 
 /** Pod Security Standards levels (https://kubernetes.io/docs/concepts/security/pod-security-standards/). */
 export type PodSecurityLevel = "restricted" | "baseline" | "privileged";
@@ -190,7 +191,7 @@ export class PlatformNamespace extends pulumi.ComponentResource {
 }
 
 function validate(args: PlatformNamespaceArgs): void {
-  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(args.namespaceName)) {
+  if (!dns1123LabelPattern.test(args.namespaceName)) {
     throw new Error(
       `PlatformNamespace: namespaceName "${args.namespaceName}" must be a DNS-1123 label (lower-case letters, digits, '-', at most 63 characters)`,
     );

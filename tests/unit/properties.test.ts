@@ -1,11 +1,15 @@
 /**
  * Property-based tests (fast-check) of the arithmetic and parsing the platform relies on:
- * quantities, the quota a rolling update needs, Redis's memory headroom, and the cron and age-key
- * patterns. Each property runs on a hundred generated cases (fast-check's default).
+ * quantities, the quota a rolling update needs, Redis's memory headroom, and the cron, age-key and
+ * DNS-1123 label patterns. Each property runs on a hundred generated cases (fast-check's default).
  */
 import fc from "fast-check";
 import { bytes, cpuMillis, parseQuantity } from "../../shared/quantity";
-import { ageRecipientPattern, cronPattern } from "../../components/lib/formats";
+import {
+  ageRecipientPattern,
+  cronPattern,
+  dns1123LabelPattern,
+} from "../../components/lib/formats";
 import {
   REDIS_MAXMEMORY_SHARE,
   redisBytes,
@@ -191,6 +195,37 @@ describe("cron and age-key patterns", () => {
       fc.property(key, fc.integer({ min: 1, max: 57 }), (k, cut) => {
         expect(ageRecipientPattern.test(`age1${k.slice(cut)}`)).toBe(false);
         expect(ageRecipientPattern.test(`age1${k}${k.slice(0, cut)}`)).toBe(false);
+      }),
+    );
+  });
+});
+
+describe("DNS-1123 labels", () => {
+  const ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789";
+  const alnum = fc.constantFrom(...ALNUM);
+  const inner = fc.string({ unit: fc.constantFrom(...ALNUM, "-"), maxLength: 61 });
+  /** A label by construction: lower-case alphanumeric ends, '-' allowed inside, 1 to 63 long. */
+  const label = fc.oneof(
+    alnum,
+    fc.tuple(alnum, inner, alnum).map(([a, mid, b]) => `${a}${mid}${b}`),
+  );
+
+  test("lower-case letters, digits and inner hyphens, 1 to 63 characters, are a label", () => {
+    fc.assert(fc.property(label, (l) => expect(dns1123LabelPattern.test(l)).toBe(true)));
+  });
+
+  test("a hyphen at either end, an upper-case letter, another character or a 64th is refused", () => {
+    fc.assert(
+      fc.property(label, fc.constantFrom("-", "A", "_", ".", " "), (l, bad) => {
+        expect(dns1123LabelPattern.test(`-${l}`)).toBe(false);
+        expect(dns1123LabelPattern.test(`${l}-`)).toBe(false);
+        if (bad !== "-") expect(dns1123LabelPattern.test(`${l}${bad}${l}`)).toBe(false);
+      }),
+    );
+    fc.assert(
+      fc.property(label, (l) => {
+        const long = l.repeat(Math.ceil(64 / l.length)).slice(0, 64);
+        expect(dns1123LabelPattern.test(long)).toBe(false);
       }),
     );
   });
