@@ -192,109 +192,121 @@ function mockState(
 }
 
 /**
- * Runs the program once under mocks and returns what it registered. Call it once per process (or per
- * jest module registry): Pulumi's runtime state is global.
+ * What the mocks saw: every resource registered, and the parent and options of each as the
+ * program asked for them (the mock monitor does not pass those to newResource).
  */
-export async function runProgram(opts: RunOptions): Promise<RunResult> {
-  const project = opts.project ?? "auditflow-platform";
-  const preview = opts.preview ?? false;
-  const recorded = new Map<string, RecordedResource>();
-  const parents = new Map<string, string | undefined>();
-  const requests = new Map<string, RegisteredOptions>();
-  const key = (type: string, name: string) => `${type}::${name}`;
+class Recorder {
+  readonly resources = new Map<string, RecordedResource>();
+  readonly parents = new Map<string, string | undefined>();
+  readonly requests = new Map<string, RegisteredOptions>();
 
-  await pulumi.runtime.setMocks(
-    {
-      newResource(args: pulumi.runtime.MockResourceArgs) {
-        const secretPaths: string[] = [];
-        const inputs = unwrapSecrets(args.inputs, "", secretPaths) as Record<string, unknown>;
-        const shown = unwrapSecrets(args.inputs, "", [], true) as Record<string, unknown>;
-        const parent = parents.get(key(args.type, args.name));
-        const urn = newUrn(project, opts.stack, parent, args.type, args.name);
-        const state = mockState(args.type, args.name, urn, inputs, preview);
-        recorded.set(urn, {
-          urn,
-          type: args.type,
-          name: args.name,
-          parent,
-          custom: args.custom ?? false,
-          inputs: shown,
-          secretPaths,
-          state: mockState(args.type, args.name, urn, shown, preview),
-          request: requests.get(key(args.type, args.name)) ?? {
-            dependencies: [],
-            replaceOnChanges: [],
-            deleteBeforeReplace: false,
-          },
-        });
-        // Secrets stay secret in the returned state, as a real provider keeps them.
-        return {
-          id: args.custom ? `${args.name}-id` : undefined,
-          state: rewrapSecrets(state, args.inputs),
-        };
-      },
-      call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
-        if (args.token === REGISTRY_LOOKUP) {
-          const image = String(args.inputs.name);
-          if (!opts.registry) {
-            // The runtime reports a failed invoke with the gRPC error's details, as the engine's.
-            const message = "no registry is reachable from the offline mock runtime";
-            throw Object.assign(new Error(message), { details: message });
-          }
-          let listed: { os: string; architecture: string }[];
-          try {
-            listed = opts.registry(image);
-          } catch (e) {
-            const message = (e as Error).message;
-            throw Object.assign(new Error(message), { details: message });
-          }
-          const manifests = listed.map((m) => ({
-            ...m,
-            mediaType: "application/vnd.oci.image.manifest.v1+json",
-            sha256Digest: "",
-          }));
-          return { id: image, name: image, manifests };
-        }
-        throw new Error(
-          `unexpected provider function call ${args.token}: the program must not invoke providers`,
-        );
-      },
-    },
-    project,
-    opts.stack,
-    preview,
-  );
+  constructor(
+    private readonly project: string,
+    private readonly stack: string,
+    private readonly preview: boolean,
+  ) {}
 
-  // The mock monitor does not pass the parent to newResource; note it on the way in.
-  const monitor = pulumi.runtime.getMonitor() as unknown as {
-    registerResource(
-      req: {
-        getType(): string;
-        getName(): string;
-        getParent(): string;
-        getDependenciesList(): string[];
-        getReplaceonchangesList(): string[];
-        getDeletebeforereplace(): boolean;
+  static key(type: string, name: string): string {
+    return `${type}::${name}`;
+  }
+
+  /** The mock provider's newResource: records the resource and answers with its mock state. */
+  newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
+    const { type, name } = args;
+    const secretPaths: string[] = [];
+    const inputs = unwrapSecrets(args.inputs, "", secretPaths) as Record<string, unknown>;
+    const shown = unwrapSecrets(args.inputs, "", [], true) as Record<string, unknown>;
+    const parent = this.parents.get(Recorder.key(type, name));
+    const urn = newUrn(this.project, this.stack, parent, type, name);
+    this.resources.set(urn, {
+      urn,
+      type,
+      name,
+      parent,
+      custom: args.custom ?? false,
+      inputs: shown,
+      secretPaths,
+      state: mockState(type, name, urn, shown, this.preview),
+      request: this.requests.get(Recorder.key(type, name)) ?? {
+        dependencies: [],
+        replaceOnChanges: [],
+        deleteBeforeReplace: false,
       },
-      cb: unknown,
-    ): unknown;
-  };
-  const register = monitor.registerResource.bind(monitor);
-  monitor.registerResource = (req, cb) => {
-    parents.set(key(req.getType(), req.getName()), req.getParent() || undefined);
-    requests.set(key(req.getType(), req.getName()), {
-      dependencies: req.getDependenciesList(),
-      replaceOnChanges: req.getReplaceonchangesList(),
-      deleteBeforeReplace: req.getDeletebeforereplace(),
     });
-    return register(req, cb);
-  };
+    // Secrets stay secret in the returned state, as a real provider keeps them.
+    const state = mockState(type, name, urn, inputs, this.preview);
+    return { id: args.custom ? `${name}-id` : undefined, state: rewrapSecrets(state, args.inputs) };
+  }
 
-  pulumi.runtime.setAllConfig(opts.config ?? {}, opts.secretKeys ?? []);
-  const program = opts.program ?? path.resolve(__dirname, "../../infra/index.ts");
+  /** Notes each registration's parent and options on the way to the mock monitor. */
+  watch(monitor: MockMonitor): void {
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, cb) => {
+      const key = Recorder.key(req.getType(), req.getName());
+      this.parents.set(key, req.getParent() || undefined);
+      this.requests.set(key, {
+        dependencies: req.getDependenciesList(),
+        replaceOnChanges: req.getReplaceonchangesList(),
+        deleteBeforeReplace: req.getDeletebeforereplace(),
+      });
+      return register(req, cb);
+    };
+  }
+}
+
+/** The part of the mock monitor Recorder.watch wraps. */
+interface MockMonitor {
+  registerResource(
+    req: {
+      getType(): string;
+      getName(): string;
+      getParent(): string;
+      getDependenciesList(): string[];
+      getReplaceonchangesList(): string[];
+      getDeletebeforereplace(): boolean;
+    },
+    cb: unknown,
+  ): unknown;
+}
+
+/**
+ * The mock provider's answer to a function call: only the registry look-up is expected, answered
+ * by `opts.registry` (offline when absent); any other call fails the run.
+ */
+function mockCall(opts: RunOptions, args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+  if (args.token !== REGISTRY_LOOKUP)
+    throw new Error(
+      `unexpected provider function call ${args.token}: the program must not invoke providers`,
+    );
+  // The runtime reports a failed invoke with the gRPC error's details, as the engine's.
+  const fail = (message: string) => Object.assign(new Error(message), { details: message });
+  const image = String(args.inputs.name);
+  if (!opts.registry) throw fail("no registry is reachable from the offline mock runtime");
+  let listed: { os: string; architecture: string }[];
+  try {
+    listed = opts.registry(image);
+  } catch (e) {
+    throw fail((e as Error).message);
+  }
+  const manifests = listed.map((m) => ({
+    ...m,
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    sha256Digest: "",
+  }));
+  return { id: image, name: image, manifests };
+}
+
+/**
+ * Runs the program inside the Pulumi stack. A program error is caught inside the stack and
+ * returned once the runtime has settled, so that it reaches the caller once (the stack would
+ * otherwise also surface it as an unhandled rejection).
+ */
+async function runInStack(program: string | (() => unknown)): Promise<{
+  outputs: Record<string, unknown>;
+  exported: Record<string, unknown>;
+  failure?: { error: unknown };
+}> {
   let exported: Record<string, unknown> = {};
-  // A program error is caught inside the stack and rethrown once the runtime has settled, so that
-  // it reaches the caller once (the stack would otherwise also surface it as an unhandled rejection).
   let failure: { error: unknown } | undefined;
   const outputs = await pulumi.runtime.runInPulumiStack(async () => {
     try {
@@ -311,16 +323,52 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     }
   });
   await pulumi.runtime.disconnect();
-  if (failure) {
-    opts.onFailure?.([...recorded.values()]);
-    throw failure.error;
-  }
+  return { outputs: outputs ?? {}, exported, failure };
+}
+
+/** The stack outputs as a plan shows them: secret ones as SECRET_MARKER, secrets inside redacted. */
+async function shownOutputs(
+  outputs: Record<string, unknown>,
+  exported: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
   const shown: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(outputs ?? {})) {
+  for (const [k, v] of Object.entries(outputs)) {
     const secret = await pulumi.isSecret(pulumi.output(exported[k]));
     shown[k] = secret ? SECRET_MARKER : redactSecrets(v);
   }
-  return { resources: [...recorded.values()], outputs: shown };
+  return shown;
+}
+
+/**
+ * Runs the program once under mocks and returns what it registered. Call it once per process (or per
+ * jest module registry): Pulumi's runtime state is global.
+ */
+export async function runProgram(opts: RunOptions): Promise<RunResult> {
+  const project = opts.project ?? "auditflow-platform";
+  const preview = opts.preview ?? false;
+  const recorder = new Recorder(project, opts.stack, preview);
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => recorder.newResource(args),
+      call: (args) => mockCall(opts, args),
+    },
+    project,
+    opts.stack,
+    preview,
+  );
+  recorder.watch(pulumi.runtime.getMonitor() as unknown as MockMonitor);
+  pulumi.runtime.setAllConfig(opts.config ?? {}, opts.secretKeys ?? []);
+  const { outputs, exported, failure } = await runInStack(
+    opts.program ?? path.resolve(__dirname, "../../infra/index.ts"),
+  );
+  if (failure) {
+    opts.onFailure?.([...recorder.resources.values()]);
+    throw failure.error;
+  }
+  return {
+    resources: [...recorder.resources.values()],
+    outputs: await shownOutputs(outputs, exported),
+  };
 }
 
 /** Puts secret wrappers back on the values that were secret in the inputs. */
