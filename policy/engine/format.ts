@@ -151,11 +151,62 @@ function fitting(out: string[], lines: string[], budget: number): number {
   return 0;
 }
 
+/** One part of the comment: its opening lines, rows shown while they fit, its closing lines. */
+interface Section {
+  head: string[];
+  rows: string[];
+  tail?: string[];
+}
+
+/** The comment's parts in order: mandatory, advisory (folded), every finding (folded), exemptions. */
+function markdownSections(report: PackReport, groups: Group[]): Section[] {
+  const mandatory = groups.filter((g) => g.enforcement === "mandatory");
+  const advisory = groups.filter((g) => g.enforcement === "advisory");
+  const details = groups.flatMap((g) =>
+    g.findings.map((f) => `- \`${g.policy}\` ${cell(where(f.resource))}: ${cell(f.problem)}`),
+  );
+  const sections: Section[] = [];
+  if (mandatory.length)
+    sections.push({
+      head: ["", "#### Mandatory (blocks the update)", "", ...TABLE_HEAD],
+      rows: mandatory.map(groupRow),
+    });
+  if (advisory.length)
+    sections.push({
+      head: [
+        "",
+        `<details><summary>Advisory (${report.summary.advisory} in ${advisory.length} groups)</summary>`,
+        "",
+        ...TABLE_HEAD,
+      ],
+      rows: advisory.map(groupRow),
+      tail: ["", "</details>"],
+    });
+  if (details.length > groups.length)
+    sections.push({
+      head: ["", `<details><summary>Every finding (${details.length})</summary>`, ""],
+      rows: details,
+      tail: ["", "</details>"],
+    });
+  if (report.exemptions.length)
+    sections.push({
+      head: [
+        "",
+        "#### Exemptions",
+        "",
+        "| Policy | Resource | Reason | Declared in |",
+        "| --- | --- | --- | --- |",
+      ],
+      rows: report.exemptions.map(
+        (e) => `| \`${e.policy}\` | ${where(e.resource)} | ${cell(e.reason)} | ${e.source} |`,
+      ),
+    });
+  return sections;
+}
+
 function markdown(report: PackReport, opts: FormatOptions): string {
   const s = report.summary;
   const groups = groupsOf(report, opts);
-  const mandatory = groups.filter((g) => g.enforcement === "mandatory");
-  const advisory = groups.filter((g) => g.enforcement === "advisory");
   const out = [
     `### Policy check${report.stack ? ` — stack \`${report.stack}\`` : ""}: ${s.mandatory ? `❌ ${s.mandatory} mandatory` : "✅ no mandatory"} violation(s)`,
     "",
@@ -164,43 +215,10 @@ function markdown(report: PackReport, opts: FormatOptions): string {
   // Room kept for the closing lines and the summary of what was left out.
   const budget = COMMENT_LIMIT - 2_000;
   let left = 0;
-  if (mandatory.length) {
-    out.push("", "#### Mandatory (blocks the update)", "", ...TABLE_HEAD);
-    left += fitting(out, mandatory.map(groupRow), budget);
-  }
-  if (advisory.length) {
-    out.push(
-      "",
-      `<details><summary>Advisory (${s.advisory} in ${advisory.length} groups)</summary>`,
-      "",
-      ...TABLE_HEAD,
-    );
-    left += fitting(out, advisory.map(groupRow), budget);
-    out.push("", "</details>");
-  }
-  const details = groups.flatMap((g) =>
-    g.findings.map((f) => `- \`${g.policy}\` ${cell(where(f.resource))}: ${cell(f.problem)}`),
-  );
-  if (details.length > groups.length) {
-    out.push("", `<details><summary>Every finding (${details.length})</summary>`, "");
-    left += fitting(out, details, budget);
-    out.push("", "</details>");
-  }
-  if (report.exemptions.length) {
-    out.push(
-      "",
-      "#### Exemptions",
-      "",
-      "| Policy | Resource | Reason | Declared in |",
-      "| --- | --- | --- | --- |",
-    );
-    left += fitting(
-      out,
-      report.exemptions.map(
-        (e) => `| \`${e.policy}\` | ${where(e.resource)} | ${cell(e.reason)} | ${e.source} |`,
-      ),
-      budget,
-    );
+  for (const section of markdownSections(report, groups)) {
+    out.push(...section.head);
+    left += fitting(out, section.rows, budget);
+    out.push(...(section.tail ?? []));
   }
   if (left > 0)
     out.push(
