@@ -2,6 +2,7 @@
  * Returns one service of a stack to an image it ran before, through Pulumi (never behind its back):
  *
  *   npm run rollback -- --stack prod --service audit-log-analysis [--to 41] [--dry-run] [--yes]
+ *                       [--config-file path/to/Pulumi.prod.yaml]
  *
  * 1. Reads the service's current image from the stack output `serviceImages` and the stack's update
  *    history (`pulumi stack history --json`).
@@ -57,14 +58,16 @@ const json = (args: string[]): unknown => JSON.parse(pulumi(args));
  * Index of the service in the stack file's services list (for `config set --path`), and whether
  * the entry builds its image (then the build key goes: a service has an image or a build).
  */
-function serviceEntry(stack: string, service: string): { index: number; built: boolean } {
-  const doc = parse(fs.readFileSync(stackFile(stack), "utf8")) as {
-    config: Record<string, { name: string; build?: unknown }[]>;
-  };
-  const entries = doc.config[`${PROJECT}:services`] ?? [];
+function serviceEntry(file: string, service: string): { index: number; built: boolean } {
+  let doc: { config?: Record<string, { name: string; build?: unknown }[]> };
+  try {
+    doc = parse(fs.readFileSync(file, "utf8")) as typeof doc;
+  } catch (e) {
+    throw new UsageError(`cannot read the stack file ${file}: ${(e as Error).message}`);
+  }
+  const entries = doc?.config?.[`${PROJECT}:services`] ?? [];
   const index = entries.findIndex((s) => s.name === service);
-  if (index < 0)
-    throw new UsageError(`Pulumi.${stack}.yaml has no services entry named ${service}`);
+  if (index < 0) throw new UsageError(`${file} has no services entry named ${service}`);
   return { index, built: entries[index]!.build !== undefined };
 }
 
@@ -76,7 +79,11 @@ function main(argv: string[]): void {
     throw new UsageError((e as Error).message);
   }
   const { stack, service } = args;
-  const { index, built } = serviceEntry(stack, service);
+  const file = args.configFile ?? stackFile(stack);
+  const { index, built } = serviceEntry(file, service);
+  // The same stack file for every command that reads or changes the stack's config.
+  const configFile = args.configFile === undefined ? [] : ["--config-file", args.configFile];
+  const fileName = path.relative(ROOT, path.resolve(ROOT, file));
   const current = (
     json(["stack", "output", "--stack", stack, "--json", "serviceImages"]) as Record<
       string,
@@ -120,21 +127,32 @@ function main(argv: string[]): void {
   }
   const quiet: SpawnSyncOptions = { stdio: ["ignore", "pipe", "pipe"] };
   if (built) {
-    pulumi(["config", "rm", "--stack", stack, "--path", `services[${index}].build`], quiet);
-    console.log(
-      `Pulumi.${stack}.yaml: services[${index}].build removed (restore it to roll forward)`,
+    pulumi(
+      ["config", "rm", "--stack", stack, ...configFile, "--path", `services[${index}].build`],
+      quiet,
     );
+    console.log(`${fileName}: services[${index}].build removed (restore it to roll forward)`);
   }
   pulumi(
-    ["config", "set", "--stack", stack, "--path", `services[${index}].image`, target.image],
+    [
+      "config",
+      "set",
+      "--stack",
+      stack,
+      ...configFile,
+      "--path",
+      `services[${index}].image`,
+      target.image,
+    ],
     quiet,
   );
-  console.log(`Pulumi.${stack}.yaml: services[${index}].image = ${target.image} (commit this)`);
+  console.log(`${fileName}: services[${index}].image = ${target.image} (commit this)`);
   pulumi(
     [
       "up",
       "--stack",
       stack,
+      ...configFile,
       "--target",
       urn,
       "--policy-pack",

@@ -14,10 +14,15 @@ export interface RollbackArgs {
   dryRun: boolean;
   /** Pass --yes to `pulumi up` (no interactive confirmation). */
   yes: boolean;
+  /**
+   * The stack file to read and change, passed to `pulumi config` and `pulumi up` as
+   * `--config-file`. Defaults to the repository's Pulumi.<stack>.yaml.
+   */
+  configFile?: string;
 }
 
 export const USAGE =
-  "usage: npm run rollback -- --stack <dev|staging|prod> --service <name> [--to <stack version>] [--dry-run] [--yes]";
+  "usage: npm run rollback -- --stack <dev|staging|prod> --service <name> [--to <stack version>] [--config-file <stack file>] [--dry-run] [--yes]";
 
 /** Parses the command line; throws an Error naming the flag and what is allowed. */
 export function parseRollbackArgs(
@@ -30,7 +35,7 @@ export function parseRollbackArgs(
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--dry-run" || a === "--yes") flags.add(a);
-    else if (a === "--stack" || a === "--service" || a === "--to") {
+    else if (a === "--stack" || a === "--service" || a === "--to" || a === "--config-file") {
       const v = argv[i + 1];
       if (v === undefined || v.startsWith("--")) throw new Error(`${a} needs a value. ${USAGE}`);
       values.set(a, v);
@@ -54,7 +59,14 @@ export function parseRollbackArgs(
       );
     to = Number(toText);
   }
-  return { stack, service, to, dryRun: flags.has("--dry-run"), yes: flags.has("--yes") };
+  return {
+    stack,
+    service,
+    to,
+    dryRun: flags.has("--dry-run"),
+    yes: flags.has("--yes"),
+    ...(values.has("--config-file") ? { configFile: values.get("--config-file") } : {}),
+  };
 }
 
 /** One entry of `pulumi stack history --json`. */

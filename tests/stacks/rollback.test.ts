@@ -3,19 +3,24 @@
  * stand-in for the Pulumi CLI. The real CLI cannot be installed here (see README, "The real Pulumi
  * engine"); the stand-in answers `stack output`, `stack history` and `stack export [--version N]`
  * from recorded states in the CLI's JSON formats and logs every call, so the test sees exactly
- * which pulumi commands the rollback runs, in which order, with which arguments.
+ * which pulumi commands the rollback runs, in which order, with which arguments; given
+ * `--config-file`, it also makes `config rm/set --path` changes to that file, so the test can check
+ * the stack file a rollback leaves behind.
  */
 import { spawnSync } from "child_process";
 import fc from "fast-check";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { parse, stringify } from "yaml";
+import { validateConfig } from "../../infra/validate";
 import {
   candidateVersions,
   chooseTarget,
   parseRollbackArgs,
   ServiceImages,
 } from "../../scripts/lib/rollback";
+import { PROJECT, rawConfig } from "../helpers/stack-config";
 
 const ROOT = path.resolve(__dirname, "../..");
 const SERVICE = "audit-log-analysis";
@@ -66,6 +71,18 @@ describe("rollback choices", () => {
     expect(() => parseRollbackArgs(["--stack", "dev", "--force"], stacks, [SERVICE])).toThrow(
       'unknown argument "--force"',
     );
+    expect(
+      parseRollbackArgs(
+        ["--stack", "dev", "--service", SERVICE, "--config-file", "stacks/dev.yaml"],
+        stacks,
+        [SERVICE],
+      ).configFile,
+    ).toBe("stacks/dev.yaml");
+    expect(() =>
+      parseRollbackArgs(["--stack", "dev", "--service", SERVICE, "--config-file"], stacks, [
+        SERVICE,
+      ]),
+    ).toThrow("--config-file needs a value");
   });
 
   test("--to accepts exactly the positive version numbers (property)", () => {
@@ -176,6 +193,16 @@ if (a[0] === "stack" && a[1] === "output") console.log(JSON.stringify(rec.output
 else if (a[0] === "stack" && a[1] === "history") console.log(JSON.stringify(rec.history));
 else if (a[0] === "stack" && a[1] === "export") console.log(JSON.stringify(rec.states[a.includes("--version") ? at("--version") : "current"]));
 else if (a[0] === "up" && rec.upFails) { console.error("error: update failed"); process.exit(255); }
+else if (a[0] === "config" && a.includes("--config-file")) {
+  // pulumi config rm/set --path services[i].key on the stack file, comments kept.
+  const YAML = require(${JSON.stringify(path.join(ROOT, "node_modules/yaml"))});
+  const file = at("--config-file");
+  const doc = YAML.parseDocument(fs.readFileSync(file, "utf8"));
+  const m = /^services\\[(\\d+)\\]\\.(\\w+)$/.exec(at("--path"));
+  const key = ["config", "auditflow-platform:services", Number(m[1]), m[2]];
+  if (a[1] === "rm") doc.deleteIn(key); else doc.setIn(key, a[a.length - 1]);
+  fs.writeFileSync(file, doc.toString());
+}
 `,
     );
     fs.writeFileSync(
@@ -267,5 +294,61 @@ else if (a[0] === "up" && rec.upFails) { console.error("error: update failed"); 
     const r = run(["--stack", "prod", "--service", SERVICE, "--yes"], recorded({ upFails: true }));
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/rollback: .*pulumi up --stack prod .* failed \(exit 255\)/);
+  });
+
+  test("for a built service, removes its build key before setting the image, in the stack file given, and the result is a valid stack", () => {
+    const file = path.join(dir, "Pulumi.prod.yaml");
+    const doc = parse(fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8"));
+    const entries = doc.config[`${PROJECT}:services`] as Record<string, unknown>[];
+    const index = entries.findIndex((e) => e.name === SERVICE);
+    delete entries[index]!.image;
+    entries[index]!.build = { context: "components/images/postgres-backup" };
+    fs.writeFileSync(file, stringify(doc));
+    const r = run(
+      ["--stack", "prod", "--service", SERVICE, "--config-file", file, "--yes"],
+      recorded(),
+    );
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const cf = ["--config-file", file];
+    expect(r.calls.slice(4)).toEqual([
+      ["config", "rm", "--stack", "prod", ...cf, "--path", `services[${index}].build`],
+      ["config", "set", "--stack", "prod", ...cf, "--path", `services[${index}].image`, image("b")],
+      [
+        "up",
+        "--stack",
+        "prod",
+        ...cf,
+        "--target",
+        URN,
+        "--policy-pack",
+        "policy",
+        "--policy-pack-config",
+        "policy/config/prod.json",
+        "--yes",
+      ],
+    ]);
+    expect(r.stdout).toContain(`services[${index}].build removed (restore it to roll forward)`);
+    // The stack file now names the image and no build, and the program's validation accepts it.
+    const after = parse(fs.readFileSync(file, "utf8")).config[`${PROJECT}:services`];
+    expect(after[index]).toEqual({ ...entries[index], build: undefined, image: image("b") });
+    expect(after[index]).not.toHaveProperty("build");
+    const v = validateConfig({ ...rawConfig("prod"), services: after }, PROJECT);
+    expect(v.ok ? [] : v.problems).toEqual([]);
+  });
+
+  test("a service that does not build keeps its entry's other keys and gets no config rm", () => {
+    const file = path.join(dir, "Pulumi.prod.yaml");
+    fs.copyFileSync(path.join(ROOT, "Pulumi.prod.yaml"), file);
+    const r = run(["--stack", "prod", "--service", SERVICE, "--config-file", file], recorded());
+    expect(r.code).toBe(0);
+    expect(r.calls.some((c) => c[0] === "config" && c[1] === "rm")).toBe(false);
+    const before = rawConfig("prod").services as Record<string, unknown>[];
+    const after = parse(fs.readFileSync(file, "utf8")).config[`${PROJECT}:services`];
+    const index = before.findIndex((e) => e.name === SERVICE);
+    expect(after[index]).toEqual({ ...before[index], image: image("b") });
+    expect(after.filter((_: unknown, i: number) => i !== index)).toEqual(
+      before.filter((_, i) => i !== index),
+    );
   });
 });
