@@ -15,14 +15,18 @@
 #   - the only stub: systemd-run (it needs a running systemd to schedule anything). STATE/stubs has a
 #     systemd-run that records its arguments in /var/log/auditflow-systemd-run.log inside the root.
 #   - optional CMDLINE: a file bind-mounted over /proc/cmdline (the kernel the node booted with).
+#   - NETNS "-" keeps the host's network namespace instead (the twin tier: a node script talking to
+#     the cluster twin's API server on the host's loopback); nothing else about the network changes.
 #
 # Usage: run-in-node-root.sh ROOT STATE NETNS COMMAND [CMDLINE] < STDIN
 set -euo pipefail
 root=$1 state=$2 netns=$3 command=$4 cmdline=${5:-}
 mkdir -p "$state/upper" "$state/work" "$state/merged"
-export root state command cmdline
+export root state command cmdline netns
+in_netns=(ip netns exec "$netns")
+[ "$netns" = - ] && in_netns=()
 # shellcheck disable=SC2016 # expanded by the inner shell
-exec ip netns exec "$netns" unshare --mount --pid --fork --kill-child bash -c '
+exec "${in_netns[@]}" unshare --mount --pid --fork --kill-child bash -c '
   set -euo pipefail
   mount --make-rprivate /
   mount -t overlay overlay -o "lowerdir=$root,upperdir=$state/upper,workdir=$state/work" "$state/merged"
@@ -43,7 +47,7 @@ STUB
   # sudo resets the environment: let the offline switch through to the command it runs.
   echo "Defaults env_keep += \"SYSTEMD_OFFLINE\"" >"$m/etc/sudoers.d/zz-auditflow-test"
   chmod 440 "$m/etc/sudoers.d/zz-auditflow-test"
-  ip link set lo up
+  [ "$netns" = - ] || ip link set lo up
   chroot "$m" /usr/bin/env -i SYSTEMD_OFFLINE=1 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     HOME=/root bash -c "$command"
 '
