@@ -26,14 +26,13 @@ auditflow_cache="${XDG_CACHE_HOME:-$HOME/.cache}/auditflow"
 go_build_seconds=
 
 # Prints a Go-style binary name for a package argument: the last element of its path, without
-# @version; "." is the module directory's name.
+# @version; "." is the module directory's name. As in `go build`, a major-version element (v2, v3,
+# ...) is skipped: go.etcd.io/etcd/etcdctl/v3 builds etcdctl.
 go_binary_name() {
   local pkg="${1%@*}"
-  if [ "$pkg" = . ]; then
-    basename "$(pwd)"
-  else
-    basename "$pkg"
-  fi
+  [ "$pkg" != . ] || pkg=$(pwd)
+  if [[ "$(basename "$pkg")" =~ ^v[0-9]+$ && "$pkg" == */* ]]; then pkg=$(dirname "$pkg"); fi
+  basename "$pkg"
 }
 
 # go_build_cached [options] DIR PACKAGE...

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the cluster twin's binaries from their Go modules into a per-user cache keyed by version:
 #   etcd                                  tools/twin/etcd  (go.etcd.io/etcd/server/v3)
+#   etcdctl, etcdutl                      tools/twin/etcd  (`tool`s of that module, same release)
 #   kube-apiserver, kube-controller-manager,
 #   kube-scheduler, kubectl               tools/twin/k8s   (k8s.io/kubernetes, staging modules replaced)
 #   kwok                                  tools/twin/kwok  (sigs.k8s.io/kwok, a `tool` of that module)
@@ -40,6 +41,9 @@ k8s_dir="$cache/kubernetes-$k8s_version"
 kwok_dir="$cache/kwok-$kwok_version"
 
 build etcd "$etcd_dir" "$root/tools/twin/etcd" .
+# etcd's own snapshot tools of the same release (the etcd snapshot restore test uses them).
+build etcdctl "$etcd_dir" "$root/tools/twin/etcd" go.etcd.io/etcd/etcdctl/v3
+build etcdutl "$etcd_dir" "$root/tools/twin/etcd" go.etcd.io/etcd/etcdutl/v3
 # The version stamp is what the API server reports and what kubectl's skew check reads.
 minor="${k8s_version#v1.}"
 minor="${minor%%.*}"

@@ -134,6 +134,8 @@ export class TwinCluster {
   /** Client for the deployer identity. */
   kube!: Kube;
   server = "";
+  /** etcd's client URL (plain HTTP on loopback), e.g. for etcdctl. */
+  etcdEndpoint = "";
   ca = "";
   tokens: Record<string, string> = {};
   /** Timings of the start, for the report. */
@@ -304,6 +306,7 @@ export class TwinCluster {
       freePort(),
       freePort(),
     ]);
+    this.etcdEndpoint = `http://127.0.0.1:${etcdClient}`;
     this.spawn("etcd", path.join(bins.etcd, "etcd"), [
       "--name=twin",
       `--data-dir=${path.join(this.dataDir, "etcd")}`,
