@@ -215,6 +215,13 @@ test("k3s-ready.sh accepts stg-server-1 once it reports Ready on the new version
   );
 });
 
+test("k3s-ready.sh run again on the Ready, uncordoned node changes nothing and says so", async () => {
+  const r = await run("k3s-stg-server-1-ready");
+  expect(r.code).toBe(0);
+  expect(r.out).toBe(`k3s-ready: no change (stg-server-1 Ready on ${TO}, schedulable)\n`);
+  expect((await node("stg-server-1")).spec.unschedulable).toBeUndefined();
+});
+
 test("k3s-drain.sh leaves a node that already runs the target version with this configuration alone", async () => {
   const r = await run("k3s-stg-server-1-drain");
   expect(r.code).toBe(0);
