@@ -3,7 +3,8 @@
 #   etcd                                  tools/twin/etcd  (go.etcd.io/etcd/server/v3)
 #   etcdctl, etcdutl                      tools/twin/etcd  (`tool`s of that module, same release)
 #   kube-apiserver, kube-controller-manager,
-#   kube-scheduler, kubectl               tools/twin/k8s   (k8s.io/kubernetes, staging modules replaced)
+#   kube-scheduler, kubectl,
+#   kubelet-configmap-volume              tools/twin/k8s   (k8s.io/kubernetes, staging modules replaced)
 #   kwok                                  tools/twin/kwok  (sigs.k8s.io/kwok, a `tool` of that module)
 # The versions are the ones those go.mod files pin; a binary already in the cache is not rebuilt.
 # Prints one progress line per binary and, last, the bin directory of each version (NAME=DIR lines).
@@ -50,7 +51,7 @@ minor="${minor%%.*}"
 stamp="-X k8s.io/component-base/version.gitVersion=$k8s_version"
 stamp+=" -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"
 stamp+=" -X k8s.io/client-go/pkg/version.gitVersion=$k8s_version"
-for bin in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+for bin in kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet-configmap-volume; do
   build "$bin" "$k8s_dir" "$root/tools/twin/k8s" "./$bin" "$stamp"
 done
 build kwok "$kwok_dir" "$root/tools/twin/kwok" sigs.k8s.io/kwok/cmd/kwok

@@ -205,7 +205,7 @@ describe(`${STACK}'s ${SERVICE} on the cluster twin: rules, autoscaling and roll
   test(
     "a rules change re-rendered and applied as `pulumi up` would updates the ConfigMap in place and " +
       "leaves every pod alone (same pod UIDs, restartCount 0, Deployment generation and pod-template-hash " +
-      "unchanged, no pod event); kwok does not project the new file into the pods: the mount that lets the kubelet do it is tested in tests/unit/services.test.ts",
+      "unchanged, no pod event); kwok does not project the new file into the pods (the kubelet's projection and the file-watch contract: tests/twin/rules-file-watch.test.ts)",
     async () => {
       const kube = session.kube;
       const fileRules = stackFileWith("rules-changed", (s) => {

@@ -6,6 +6,7 @@ module auditflow.local/twin/k8s
 go 1.24.0
 
 require (
+	k8s.io/api v0.34.3
 	k8s.io/component-base v0.34.3
 	k8s.io/kubectl v0.0.0
 	k8s.io/kubernetes v1.34.3
@@ -143,7 +144,6 @@ require (
 	gopkg.in/inf.v0 v0.9.1 // indirect
 	gopkg.in/natefinch/lumberjack.v2 v2.2.1 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
-	k8s.io/api v0.34.3 // indirect
 	k8s.io/apiextensions-apiserver v0.0.0 // indirect
 	k8s.io/apimachinery v0.34.3 // indirect
 	k8s.io/apiserver v0.34.3 // indirect
