@@ -213,6 +213,21 @@ else if (a[0] === "config" && a.includes("--config-file")) {
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+  /** The targeted `pulumi up --yes` of the Deployment, with the stack's policy pack. */
+  const upCall = (configFile: string[] = []) => [
+    "up",
+    "--stack",
+    "prod",
+    ...configFile,
+    "--target",
+    URN,
+    "--policy-pack",
+    "policy",
+    "--policy-pack-config",
+    "policy/config/prod.json",
+    "--yes",
+  ];
+
   const recorded = (over: Record<string, unknown> = {}) => ({
     outputs: { serviceImages: images(image("c")) },
     history: [
@@ -240,18 +255,7 @@ else if (a[0] === "config" && a.includes("--config-file")) {
       ["stack", "export", "--stack", "prod", "--version", "2"],
       ["stack", "export", "--stack", "prod"],
       ["config", "set", "--stack", "prod", "--path", "services[1].image", image("b")],
-      [
-        "up",
-        "--stack",
-        "prod",
-        "--target",
-        URN,
-        "--policy-pack",
-        "policy",
-        "--policy-pack-config",
-        "policy/config/prod.json",
-        "--yes",
-      ],
+      upCall(),
     ]);
     expect(r.stdout).toContain(`back to: ${image("b")} (ran in stack version 2)`);
   });
@@ -314,19 +318,7 @@ else if (a[0] === "config" && a.includes("--config-file")) {
     expect(r.calls.slice(4)).toEqual([
       ["config", "rm", "--stack", "prod", ...cf, "--path", `services[${index}].build`],
       ["config", "set", "--stack", "prod", ...cf, "--path", `services[${index}].image`, image("b")],
-      [
-        "up",
-        "--stack",
-        "prod",
-        ...cf,
-        "--target",
-        URN,
-        "--policy-pack",
-        "policy",
-        "--policy-pack-config",
-        "policy/config/prod.json",
-        "--yes",
-      ],
+      upCall(cf),
     ]);
     expect(r.stdout).toContain(`services[${index}].build removed (restore it to roll forward)`);
     // The stack file now names the image and no build, and the program's validation accepts it.
