@@ -53,11 +53,11 @@ spec(
 );
 
 describe("image-architectures", () => {
-  const build = (platforms: string[]) => ({
+  const build = (platforms: string[], tag = "ghcr.io/auditflow/api:1.2.3") => ({
     urn: "urn:pulumi:test::fixture::docker-build:index:Image::api-image",
     type: "docker-build:index:Image",
     name: "api-image",
-    props: { platforms, push: true, tags: ["ghcr.io/auditflow/api:1.2.3"] },
+    props: { platforms, push: true, tags: [tag] },
   });
   const config = { architectures: ["arm64", "amd64"] };
   test("an image built for every node architecture passes", async () => {
@@ -80,6 +80,31 @@ describe("image-architectures", () => {
       /image build api-image lacks linux\/arm64 \(builds linux\/amd64\)/,
     );
     expect(vs[0]!.resource.type).toBe("docker-build:index:Image");
+  });
+  const usedBy = (arch: string) =>
+    mutated("Deployment", (o) => {
+      c0(o).image = "ghcr.io/auditflow/api-amd64:1.2.3";
+      pod(o).nodeSelector = { "kubernetes.io/arch": arch };
+    });
+  test("an amd64-only image whose pods are pinned to amd64 nodes passes", async () => {
+    const vs = await violationsOf(
+      "image-architectures",
+      [...usedBy("amd64"), build(["linux/amd64"], "ghcr.io/auditflow/api-amd64:1.2.3")],
+      config,
+    );
+    expect(vs).toEqual([]);
+  });
+  test("an amd64-only image whose pods are pinned to arm64 nodes fails and says where they can land", async () => {
+    const vs = await violationsOf(
+      "image-architectures",
+      [...usedBy("arm64"), build(["linux/amd64"], "ghcr.io/auditflow/api-amd64:1.2.3")],
+      config,
+    );
+    expect(vs.map((v) => v.message)).toEqual([
+      expect.stringMatching(
+        /image build api-image lacks linux\/arm64 \(builds linux\/amd64\); its pods can be scheduled on arm64 nodes/,
+      ),
+    ]);
   });
   const pulled = (platforms: unknown) => ({
     urn: "urn:pulumi:test::fixture::auditflow:images:PulledImage::pulled-redis",

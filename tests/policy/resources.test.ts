@@ -80,8 +80,13 @@ describe("stack-capacity-fits", () => {
       }),
       config,
     );
+    // 40 replicas + 1 surge pod fill both nodes' memory next to the fixture's other pods; the last
+    // two and the fixture's Job (placed after the larger pods) fit nowhere.
     expect(vs.map((v) => v.message)).toEqual([
-      expect.stringMatching(/the whole cluster: memory requests 5504Mi exceed allocatable 5120Mi/),
+      expect.stringMatching(
+        /Deployment api: 2 of 41 pod\(s\) fit on no node \(each requests 100m CPU, 128Mi memory; left on its eligible nodes after placing larger pods first: pi \(arm64\) 700m CPU, 0Mi; pc \(amd64\) 300m CPU, 0Mi\)/,
+      ),
+      expect.stringMatching(/Job migrate: 1 of 1 pod\(s\) fit on no node/),
     ]);
   });
   test("a workload pinned to one architecture must fit that architecture's nodes", async () => {
@@ -93,9 +98,83 @@ describe("stack-capacity-fits", () => {
       }),
       config,
     );
+    // 2 replicas + 1 surge pod of 1 CPU each; the amd64 node has 1500m allocatable.
     expect(vs.map((v) => v.message)).toEqual([
-      expect.stringMatching(/amd64 nodes: CPU requests 3000m exceed allocatable 1500m/),
+      expect.stringMatching(
+        /Deployment api: 2 of 3 pod\(s\) fit on no node \(each requests 1000m CPU, .*pc \(amd64\) 500m CPU/,
+      ),
     ]);
+  });
+  test("pods must fit one node each: free room split across nodes does not count", async () => {
+    // Two amd64 nodes with 1500m CPU allocatable each: 3000m in total, enough for three 1000m pods
+    // by the sum, but each node holds only one of them.
+    const twoPcs = {
+      ...config,
+      nodes: [
+        { name: "pc1", arch: "amd64", cpu: 2, memory: "4Gi" },
+        { name: "pc2", arch: "amd64", cpu: 2, memory: "4Gi" },
+      ],
+    };
+    const vs = await violationsOf(
+      "stack-capacity-fits",
+      mutated("Deployment", (o) => {
+        o.spec.replicas = 2;
+        pod(o).containers[0].resources.requests.cpu = "1";
+      }),
+      twoPcs,
+    );
+    expect(vs.map((v) => v.message)).toEqual([
+      expect.stringMatching(/Deployment api: 1 of 3 pod\(s\) fit on no node/),
+    ]);
+  });
+  test("a stack that fits only for some of the scheduler's random picks among equally scored nodes is reported as such", async () => {
+    // "a" (2 CPU, 256Mi) fills the CPU of whichever node it lands on, and both nodes score 99 for it
+    // (LeastAllocated 37 + BalancedAllocation 62 on the 1Gi node, 45 + 54 on the 3Gi one), so the
+    // scheduler picks one at random. "b" (1 CPU, 1536Mi) then fits only on the 3Gi node, and only
+    // if "a" went to the other.
+    const nodes2 = [
+      { name: "n1", arch: "amd64", cpu: 2, memory: "1Gi" },
+      { name: "n2", arch: "amd64", cpu: 2, memory: "3Gi" },
+    ];
+    const one = (name: string, cpu: string, memory: string) => ({
+      urn: `urn:pulumi:test::fixture::kubernetes:apps/v1:Deployment::${name}`,
+      type: "kubernetes:apps/v1:Deployment",
+      name,
+      props: {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name, namespace: "apps", labels: { app: name } },
+        spec: {
+          replicas: 1,
+          strategy: { type: "Recreate" },
+          selector: { matchLabels: { app: name } },
+          template: {
+            metadata: { labels: { app: name } },
+            spec: {
+              containers: [{ name: "app", image: "x", resources: { requests: { cpu, memory } } }],
+            },
+          },
+        },
+      },
+    });
+    const config2 = { nodes: nodes2, reservedPerNode: { cpu: "0", memory: "0" } };
+    const vs = await violationsOf(
+      "stack-capacity-fits",
+      [one("a", "2", "256Mi"), one("b", "1", "1536Mi")],
+      config2,
+    );
+    expect(vs.map((v) => v.message)).toEqual([
+      expect.stringMatching(
+        /^Deployment b: whether all 1 pod\(s\) fit depends on which of equally scored nodes kube-scheduler picks \(it picks at random\): with some picks 1 pod\(s\) fit on no node/,
+      ),
+    ]);
+    // With room for "b" next to "a" on the 3Gi node, every pick fits.
+    expect(
+      await violationsOf("stack-capacity-fits", [one("a", "2", "256Mi"), one("b", "1", "1536Mi")], {
+        ...config2,
+        nodes: [nodes2[0]!, { ...nodes2[1]!, cpu: 3 }],
+      }),
+    ).toEqual([]);
   });
   test("DaemonSets count once per eligible node", async () => {
     const stack = goodStack();
@@ -105,15 +184,10 @@ describe("stack-capacity-fits", () => {
     (ds.props as any).kind = "DaemonSet";
     (ds.props as any).spec.template.spec.containers[0].resources.requests.memory = "3Gi";
     const vs = await violationsOf("stack-capacity-fits", [...stack, ds], config);
-    // 3Gi on each of 2 nodes = 6Gi, plus the fixture's 640Mi (the Deployment's 2 pods and its surge
-    // pod, the Job, the CronJob), against 5Gi allocatable.
-    expect(vs.map((v) => v.message)).toEqual(
-      expect.arrayContaining([
-        expect.stringMatching(
-          /the whole cluster: memory requests 6784Mi exceed allocatable 5120Mi/,
-        ),
-      ]),
-    );
+    // 3Gi on each node: the 2Gi node (1.5Gi allocatable) cannot hold its copy.
+    expect(vs.map((v) => v.message)).toEqual([
+      expect.stringMatching(/DaemonSet api: 1 of 2 pod\(s\) fit on no node .*pc \(amd64\)/),
+    ]);
   });
   test("an autoscaled Deployment counts at its maximum plus the rolling update's surge", async () => {
     // 7 pods at the maximum + 1 surge pod, 1 CPU each, on the 1.5-CPU amd64 node.
@@ -122,9 +196,9 @@ describe("stack-capacity-fits", () => {
       pod(o).containers[0].resources.requests.cpu = "1";
     };
     const vs = await violationsOf("stack-capacity-fits", autoscaled(1, 7, pinned), config);
-    expect(vs.map((v) => v.message)).toContainEqual(
-      expect.stringMatching(/amd64 nodes: CPU requests 8000m exceed allocatable 1500m/),
-    );
+    expect(vs.map((v) => v.message)).toEqual([
+      expect.stringMatching(/Deployment api: 7 of 8 pod\(s\) fit on no node/),
+    ]);
   });
   test("a surge given as a percent rounds up", async () => {
     const vs = await violationsOf(
@@ -137,9 +211,9 @@ describe("stack-capacity-fits", () => {
       config,
     );
     // 5 + ceil(1.25) = 7 pods.
-    expect(vs.map((v) => v.message)).toContainEqual(
-      expect.stringMatching(/amd64 nodes: CPU requests 7000m exceed allocatable 1500m/),
-    );
+    expect(vs.map((v) => v.message)).toEqual([
+      expect.stringMatching(/Deployment api: 6 of 7 pod\(s\) fit on no node/),
+    ]);
   });
   test("a workload no declared node can run is reported", async () => {
     const vs = await violationsOf(

@@ -1,4 +1,4 @@
-import { K8sObject } from "../../lib/k8s";
+import { containersOf, K8sObject, workloadOf } from "../../lib/k8s";
 import { stackPolicy } from "../../lib/define";
 
 /**
@@ -18,9 +18,28 @@ function platformsOf(type: string, props: K8sObject): string[] | undefined {
   return undefined;
 }
 
+/** The references pods use for an image resource: a build's tags or docker's imageName, a pulled image's reference. */
+function referencesOf(props: K8sObject): string[] {
+  const refs = [...(Array.isArray(props.tags) ? props.tags : []), props.imageName, props.image];
+  return refs.filter((r): r is string => typeof r === "string" && r.length > 0);
+}
+
 /**
- * Images the program builds must cover every CPU architecture the stack's nodes have, or pods land
- * on nodes that cannot run them. The architectures come from the pack config (the stack's nodes).
+ * The architectures a workload's pods can be scheduled onto: the one its `kubernetes.io/arch`
+ * nodeSelector names, or every architecture of the stack. (Hostname affinity is not narrowed: the
+ * policy's config names architectures, not nodes, so such a workload needs them all.)
+ */
+function archsOf(pod: K8sObject, all: string[]): string[] {
+  const arch = pod?.nodeSelector?.["kubernetes.io/arch"];
+  return typeof arch === "string" ? all.filter((a) => a === arch) : all;
+}
+
+/**
+ * Images must cover every CPU architecture their pods can land on, or those pods fail to pull on
+ * nodes the image does not support. The architectures come from the pack config (the stack's
+ * nodes); a workload pinned to one architecture with a `kubernetes.io/arch` nodeSelector
+ * needs only that one. An image no workload of the program uses must cover all of them (it may run
+ * anywhere).
  */
 export const imageArchitectures = stackPolicy<{ architectures?: string[] }>({
   name: "image-architectures",
@@ -30,27 +49,42 @@ export const imageArchitectures = stackPolicy<{ architectures?: string[] }>({
     "An image without the node's architecture fails to start on that node (exec format error).",
   link: "https://kubernetes.io/docs/concepts/containers/images/#container-images",
   description:
-    "Images the program builds or pulls include every architecture the stack's nodes have.",
-  fix: "add the missing linux/<arch> platform to the image build's platforms, or pin a pulled image whose manifest list has it",
+    "Images the program builds or pulls include every architecture their pods can be scheduled on (every architecture the stack's nodes have, unless the pods are pinned to one).",
+  fix: "add the missing linux/<arch> platform to the image build's platforms (or pin a pulled image whose manifest list has it), or pin its workloads to the architectures it has",
   genericFix: "use an image published for every architecture of the cluster's nodes",
   equivalents: {},
   allResources: true,
   config: { architectures: { type: "array", items: { type: "string" }, default: [] } },
-  check: (subjects, _all, config) =>
-    subjects.flatMap((r) => {
+  check: (subjects, _all, config) => {
+    const all = config.architectures ?? [];
+    const workloads = subjects
+      .map((s) => workloadOf(s.type, s.props))
+      .filter((w) => w !== undefined);
+    return subjects.flatMap((r) => {
       const platforms = platformsOf(r.type, r.props);
       if (!platforms) return [];
-      const missing = (config.architectures ?? []).filter((a) => !platforms.includes(`linux/${a}`));
-      return missing.length
-        ? [
-            {
-              urn: r.urn,
-              problem:
-                r.type === "auditflow:images:PulledImage"
-                  ? `pulled image ${String(r.props.image)} lacks ${missing.map((a) => `linux/${a}`).join(", ")} (its manifest list has ${platforms.join(", ") || "no platform"})`
-                  : `image build ${r.name} lacks ${missing.map((a) => `linux/${a}`).join(", ")} (builds ${platforms.join(", ") || "the host platform only"})`,
-            },
-          ]
-        : [];
-    }),
+      const refs = referencesOf(r.props);
+      const users = workloads.filter((w) =>
+        containersOf(w.pod).some((x) => refs.includes(String(x.c?.image ?? ""))),
+      );
+      const needed = users.length
+        ? new Set(users.flatMap((w) => archsOf(w.pod, all)))
+        : new Set(all);
+      const missing = all.filter((a) => needed.has(a) && !platforms.includes(`linux/${a}`));
+      if (!missing.length) return [];
+      const lacks = missing.map((a) => `linux/${a}`).join(", ");
+      const where = users.length
+        ? `; its pods can be scheduled on ${missing.join(", ")} nodes`
+        : "";
+      return [
+        {
+          urn: r.urn,
+          problem:
+            r.type === "auditflow:images:PulledImage"
+              ? `pulled image ${String(r.props.image)} lacks ${lacks} (its manifest list has ${platforms.join(", ") || "no platform"})${where}`
+              : `image build ${r.name} lacks ${lacks} (builds ${platforms.join(", ") || "the host platform only"})${where}`,
+        },
+      ];
+    });
+  },
 });
