@@ -354,17 +354,35 @@ export function placeAll(
     used: { cpu: 0, memory: 0, nonZeroCpu: 0, nonZeroMemory: 0 },
     pods: [],
   }));
-  // Which pods may use a node: nodes that differ in it are never interchangeable.
+  // What a node's future depends on, before the pod at step `i` is placed: its size and use, which
+  // of the pods still to place may use it, and those of its pods that a pod still to place counts
+  // (its spread or affinity selectors match them, or their affinity terms match it). Nodes alike in
+  // all of this are interchangeable, and so are states made of such nodes.
   const admits = new Map(
     nodes.map((n) => [n.name, order.map((p) => (p.eligible.includes(n.name) ? 1 : 0)).join("")]),
   );
-  const signature = (r: Room) =>
+  const owners = [...new Map(order.map((p) => [p.who, p])).values()];
+  const counts = (q: PodDemand, x: PodDemand) =>
+    q.spread.some((c) => matches(c.selector, x, q.namespace)) ||
+    q.podAffinity.some((t) => matches(t.selector, x, q.namespace)) ||
+    x.podAffinity.some((t) => matches(t.selector, q, x.namespace));
+  const relevant: Set<string>[] = [];
+  for (let i = order.length; i >= 0; i--) {
+    const q = order[i];
+    const set = new Set(relevant[i + 1] ?? []);
+    if (q) for (const x of owners) if (counts(q, x)) set.add(x.who);
+    relevant[i] = set;
+  }
+  const signature = (r: Room, i: number) =>
     JSON.stringify([
       r.node.arch,
       r.alloc,
       r.used,
-      admits.get(r.node.name),
-      r.pods.map((p) => p.who).sort(),
+      admits.get(r.node.name)!.slice(i),
+      r.pods
+        .map((p) => p.who)
+        .filter((w) => relevant[i]!.has(w))
+        .sort(),
     ]);
   const result: Partial<PlacementResult> & { explored: number; truncated: boolean } = {
     explored: 0,
@@ -372,6 +390,7 @@ export function placeAll(
     someFail: false,
     allFail: true,
   };
+  const seen = new Set<string>();
   const walk = (from: number, state: Room[], unplaced: PodDemand[]): void => {
     for (let i = from; i < order.length; i++) {
       const p = order[i]!;
@@ -380,22 +399,39 @@ export function placeAll(
         unplaced.push(p);
         continue;
       }
-      const choices = [...new Map(tied.map((r) => [signature(r), r])).values()].sort((a, b) =>
+      const choices = [...new Map(tied.map((r) => [signature(r, i), r])).values()].sort((a, b) =>
         a.node.name < b.node.name ? -1 : 1,
       );
+      const after = (r: Room) => {
+        const copy = cloneRooms(state);
+        bind(
+          copy.find((x) => x.node.name === r.node.name)!,
+          p,
+        );
+        return copy;
+      };
+      // Different picks often lead to the same state (the same pods on nodes of the same shape):
+      // each state is followed once.
+      const fresh = (next: Room[]) => {
+        const key = `${i}|${next
+          .map((r) => signature(r, i + 1))
+          .sort()
+          .join("|")}`;
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      };
+      if (choices.length > 1) fresh(after(choices[0]!));
       for (const alt of choices.slice(1)) {
-        // Once one choice fits and another does not, the answer is known: "it depends".
+        // Once one pick fits and another does not, the answer is known: "it depends".
         if (result.someFail && !result.allFail) break;
+        const next = after(alt);
+        if (!fresh(next)) continue;
         if (result.explored + 1 >= maxPlacements) {
           result.truncated = true;
           break;
         }
-        const copy = cloneRooms(state);
-        bind(
-          copy.find((r) => r.node.name === alt.node.name)!,
-          p,
-        );
-        walk(i + 1, copy, [...unplaced]);
+        walk(i + 1, next, [...unplaced]);
       }
       bind(choices[0]!, p);
     }

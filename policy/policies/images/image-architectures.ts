@@ -25,6 +25,20 @@ function referencesOf(props: K8sObject): string[] {
 }
 
 /**
+ * A container's image, or undefined while it is unknown (a preview of an image the program builds:
+ * its digest reference exists only once it is pushed). Reading an unknown value throws in the
+ * policy runtime; a workload whose image is unknown may use any image resource, so it counts as a
+ * user of each.
+ */
+function imageOf(c: K8sObject | undefined): string | undefined {
+  try {
+    return String(c?.image ?? "");
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The architectures a workload's pods can be scheduled onto: the one its `kubernetes.io/arch`
  * nodeSelector names, or every architecture of the stack. (Hostname affinity is not narrowed: the
  * policy's config names architectures, not nodes, so such a workload needs them all.)
@@ -65,7 +79,10 @@ export const imageArchitectures = stackPolicy<{ architectures?: string[] }>({
       if (!platforms) return [];
       const refs = referencesOf(r.props);
       const users = workloads.filter((w) =>
-        containersOf(w.pod).some((x) => refs.includes(String(x.c?.image ?? ""))),
+        containersOf(w.pod).some((x) => {
+          const image = imageOf(x.c);
+          return image === undefined || refs.includes(image);
+        }),
       );
       const needed = users.length
         ? new Set(users.flatMap((w) => archsOf(w.pod, all)))
