@@ -165,7 +165,7 @@ describe("stack-capacity-fits", () => {
     );
     expect(vs.map((v) => v.message)).toEqual([
       expect.stringMatching(
-        /^Deployment b: whether all 1 pod\(s\) fit depends on which of equally scored nodes kube-scheduler picks \(it picks at random\): with some picks 1 pod\(s\) fit on no node/,
+        /Deployment b: whether all 1 pod\(s\) fit depends on which of equally scored nodes kube-scheduler picks \(it picks at random\): with some picks 1 pod\(s\) fit on no node/,
       ),
     ]);
     // With room for "b" next to "a" on the 3Gi node, every pick fits.
