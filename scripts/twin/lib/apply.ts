@@ -68,12 +68,16 @@ async function pool<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): 
 async function establish(kube: Kube, crds: Obj[], problems: Problem[]): Promise<void> {
   const deadline = Date.now() + 30_000;
   for (const c of crds) {
+    let established = false;
     for (;;) {
       const live = await kube.find(
         `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${c.metadata.name}`,
       );
       const cond = (live?.status?.conditions ?? []).find((x: Obj) => x.type === "Established");
-      if (cond?.status === "True") break;
+      if (cond?.status === "True") {
+        established = true;
+        break;
+      }
       if (Date.now() > deadline) {
         problems.push({
           object: nameOf(c),
@@ -84,8 +88,23 @@ async function establish(kube: Kube, crds: Obj[], problems: Problem[]): Promise<
       }
       await sleep(100);
     }
-    for (const v of c.spec?.versions ?? [])
-      await kube.resourceFor(`${c.spec.group}/${v.name}`, c.spec.names.kind, true);
+    // Established does not mean discovery already lists the kind: the API server publishes the
+    // group's resource list a moment later, and a list read too early would be cached without it.
+    if (!established) continue;
+    for (const v of c.spec?.versions ?? []) {
+      const apiVersion = `${c.spec.group}/${v.name}`;
+      while (!(await kube.resourceFor(apiVersion, c.spec.names.kind, true))) {
+        if (Date.now() > deadline) {
+          problems.push({
+            object: nameOf(c),
+            source: "apiserver",
+            message: `Established, but discovery of ${apiVersion} did not list kind ${c.spec.names.kind} after 30s`,
+          });
+          break;
+        }
+        await sleep(100);
+      }
+    }
   }
 }
 
