@@ -344,6 +344,22 @@ async function shownOutputs(
  * jest module registry): Pulumi's runtime state is global.
  */
 export async function runProgram(opts: RunOptions): Promise<RunResult> {
+  // Pulumi's runtime schedules a promise-leak report on process exit the first time it creates a
+  // promise: one `exit` listener per loaded copy of @pulumi/pulumi, holding that copy alive. Test
+  // helpers load a fresh copy per run (jest.isolateModulesAsync), so a test file with more than ten
+  // runs made Node warn "MaxListenersExceededWarning: 11 exit listeners added to [process]" and kept
+  // every earlier runtime in memory. A run here has settled (disconnect) when this returns, so the
+  // listeners it added are removed again.
+  const exitListeners = new Set(process.listeners("exit"));
+  try {
+    return await runOnce(opts);
+  } finally {
+    for (const l of process.listeners("exit"))
+      if (!exitListeners.has(l)) process.removeListener("exit", l);
+  }
+}
+
+async function runOnce(opts: RunOptions): Promise<RunResult> {
   const project = opts.project ?? "auditflow-platform";
   const preview = opts.preview ?? false;
   const recorder = new Recorder(project, opts.stack, preview);

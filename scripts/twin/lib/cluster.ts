@@ -66,9 +66,26 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Every process group the twin started in this Node.js process, for the exit handlers. */
-const live = new Set<ChildProcess>();
-let handlersInstalled = false;
+/**
+ * Every process group the twin started in this Node.js process, for the exit handlers. Kept on
+ * `process` under a global symbol, not in this module: a test runner loads this module afresh for
+ * every test file in the same process (jest's module registry), and a module-level set and flag
+ * would add another exit and signal listener per file (Node warns "MaxListenersExceededWarning:
+ * 11 exit listeners added to [process]" once there are more than ten) and leave the earlier
+ * files' sets unreachable.
+ */
+const REGISTRY = Symbol.for("auditflow.twin.live-process-groups");
+type Registry = { live: Set<ChildProcess> };
+function registry(): Registry {
+  const holder = process as unknown as Record<symbol, Registry | undefined>;
+  let r = holder[REGISTRY];
+  if (!r) {
+    const created: Registry = { live: new Set() };
+    r = holder[REGISTRY] = created;
+    installHandlers(created.live);
+  }
+  return r;
+}
 
 function killGroup(p: ChildProcess, signal: NodeJS.Signals): void {
   if (p.pid === undefined || p.exitCode !== null || p.signalCode !== null) return;
@@ -79,10 +96,8 @@ function killGroup(p: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-/** On exit and on SIGINT/SIGTERM/SIGHUP: kill every process group still running. */
-function installHandlers(): void {
-  if (handlersInstalled) return;
-  handlersInstalled = true;
+/** On exit and on SIGINT/SIGTERM/SIGHUP: kill every process group still running. Once per process. */
+function installHandlers(live: Set<ChildProcess>): void {
   process.on("exit", () => {
     for (const p of live) killGroup(p, "SIGKILL");
   });
@@ -149,7 +164,7 @@ export class TwinCluster {
 
   /** Starts the control plane and kwok and waits until the API server is ready. */
   static async start(opts: ClusterOptions): Promise<TwinCluster> {
-    installHandlers();
+    registry();
     const c = new TwinCluster(opts);
     try {
       await c.boot();
@@ -169,6 +184,7 @@ export class TwinCluster {
       stdio: ["ignore", log, log],
     });
     fs.closeSync(log);
+    const { live } = registry();
     live.add(proc);
     proc.on("exit", () => live.delete(proc));
     this.procs.push({ name, proc });
