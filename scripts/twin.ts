@@ -58,6 +58,11 @@ function textReport(r: TwinResult): string {
     `Control plane peak memory: ${Math.round(r.peakMemory / 2 ** 20)} MiB`,
     "",
   ];
+  if (r.notRun.length) {
+    out.push("Not run on the twin (accepted, but what it would do is not proven):");
+    for (const l of r.notRun) out.push(`  - ${l}`);
+    out.push("");
+  }
   if (r.ok)
     out.push(`Result: stack ${r.stack} is up: every object accepted, every rollout complete.`);
   else {

@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { k3s } from "../../components/versions";
 import { allocatable, nodeObject, reservedFor } from "../../scripts/twin/lib/k3s";
+import { notRunOnTwin } from "../../scripts/twin/lib/twin";
 
 const REPO = path.resolve(__dirname, "../..");
 
@@ -37,4 +38,42 @@ test("a twin node's allocatable is the declared hardware minus the stack's reser
   expect(obj.spec.taints).toBeUndefined();
   const agent = nodeObject({ ...node, role: "agent" }, reserved);
   expect(agent.metadata.labels["node-role.kubernetes.io/control-plane"]).toBeUndefined();
+});
+
+test("the twin names what it accepts but does not run: charts, chart configs and the custom resources of controllers it lacks", () => {
+  const objects = [
+    {
+      apiVersion: "helm.cattle.io/v1",
+      kind: "HelmChart",
+      metadata: { name: "cert-manager", namespace: "kube-system" },
+    },
+    {
+      apiVersion: "helm.cattle.io/v1",
+      kind: "HelmChartConfig",
+      metadata: { name: "traefik", namespace: "kube-system" },
+    },
+    {
+      apiVersion: "traefik.io/v1alpha1",
+      kind: "IngressRoute",
+      metadata: { name: "a", namespace: "x" },
+    },
+    {
+      apiVersion: "traefik.io/v1alpha1",
+      kind: "IngressRoute",
+      metadata: { name: "b", namespace: "x" },
+    },
+    { apiVersion: "cert-manager.io/v1", kind: "ClusterIssuer", metadata: { name: "ca" } },
+    { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "d", namespace: "x" } },
+  ];
+  expect(notRunOnTwin(objects)).toEqual([
+    expect.stringMatching(
+      /^HelmChart kube-system\/cert-manager: stored, not installed \(no helm-controller/,
+    ),
+    expect.stringMatching(/^HelmChartConfig kube-system\/traefik: stored, not merged/),
+    expect.stringMatching(
+      /^2 IngressRoute: accepted and stored under open-schema CRDs \(spec not validated\); Traefik does not run/,
+    ),
+    expect.stringMatching(/^1 ClusterIssuer: accepted .*; cert-manager does not run/),
+  ]);
+  expect(notRunOnTwin(objects.slice(5))).toEqual([]);
 });

@@ -177,9 +177,49 @@ export async function prepareK3s(
   });
 }
 
+/**
+ * What the twin accepts but does not run, one line per kind, so a run's output says what it did
+ * not prove: charts K3s' helm-controller would install, HelmChartConfigs it would merge into its
+ * bundled charts, and custom resources whose controllers (Traefik, cert-manager) do not run here and
+ * whose CRDs the twin serves with open schemas (their spec is stored, not validated).
+ */
+export function notRunOnTwin(objects: Obj[]): string[] {
+  const names = (kind: string) =>
+    objects
+      .filter((o) => o.kind === kind)
+      .map((o) => `${o.metadata?.namespace ? `${o.metadata.namespace}/` : ""}${o.metadata?.name}`);
+  const out: string[] = [];
+  const charts = names("HelmChart");
+  if (charts.length)
+    out.push(
+      `HelmChart ${charts.join(", ")}: stored, not installed (no helm-controller runs in the twin; the charts' pods do not run, only the CRDs of cert-manager are installed in their place)`,
+    );
+  const configs = names("HelmChartConfig");
+  if (configs.length)
+    out.push(
+      `HelmChartConfig ${configs.join(", ")}: stored, not merged (K3s' bundled charts, e.g. Traefik, do not run in the twin)`,
+    );
+  const groups: [RegExp, string][] = [
+    [/^traefik\.io\//, "Traefik"],
+    [/^(acme\.)?cert-manager\.io\//, "cert-manager"],
+  ];
+  for (const [re, who] of groups) {
+    const kinds = new Map<string, number>();
+    for (const o of objects.filter((x) => re.test(String(x.apiVersion))))
+      kinds.set(o.kind, (kinds.get(o.kind) ?? 0) + 1);
+    if (kinds.size)
+      out.push(
+        `${[...kinds].map(([k, n]) => `${n} ${k}`).join(", ")}: accepted and stored under open-schema CRDs (spec not validated); ${who} does not run in the twin, so nothing acts on them`,
+      );
+  }
+  return out;
+}
+
 export interface TwinResult {
   stack: string;
   ok: boolean;
+  /** What the twin accepted but did not run (see notRunOnTwin). */
+  notRun: string[];
   problems: Problem[];
   placement: NodePlacement[];
   timings: Record<string, number>;
@@ -300,6 +340,7 @@ export async function runTwin(
     const result: TwinResult = {
       stack: opts.stack,
       ok,
+      notRun: notRunOnTwin(rendered.objects),
       problems,
       placement: await placement(kube, rendered.nodes),
       timings,
