@@ -166,6 +166,23 @@ test(`the capacity and architecture policies agree with kube-scheduler on ${STAC
         }),
       ),
     );
+    // A new node is tainted not-ready (NoSchedule) until kwok reports it Ready: the scheduler skips
+    // it meanwhile, so every node must be Ready and carry only its partition taint before any pod.
+    await until(
+      async () => {
+        const nodes = (await kube.get("/api/v1/nodes")).items as Obj[];
+        const ready = nodes.filter(
+          (n) =>
+            (n.status?.conditions ?? []).some(
+              (c: Obj) => c.type === "Ready" && c.status === "True",
+            ) && (n.spec?.taints ?? []).every((t: Obj) => t.key === PARTITION_KEY),
+        );
+        return ready.length === stacks.reduce((a, s) => a + s.nodes.length, 0) ? true : undefined;
+      },
+      60_000,
+      () => "the generated stacks' nodes did not all become Ready and untainted",
+      200,
+    );
     await Promise.all(
       stacks.map((s) =>
         kube.apply(
