@@ -228,18 +228,19 @@ export function violationMessage(
 
 /** The parts of a message violationMessage wrote; a message in another form is all problem. */
 export interface MessageParts {
-  severity?: Severity;
   problem: string;
   fix: string;
-  link?: string;
 }
 
-const MESSAGE = /^\[(critical|high|medium|low)\] ([^]*)\. Fix: ([^]*)\. See (\S+)$/;
+const MESSAGE = /^\[(?:critical|high|medium|low)\] ([^]*)\. Fix: ([^]*)\. See \S+$/;
 
-/** Splits a message into the parts violationMessage put together (the report formats use it). */
+/**
+ * Splits a message into the problem and the fix violationMessage put together (the report formats
+ * use it; severity and link travel on the violation itself).
+ */
 export function parseMessage(message: string): MessageParts {
   const m = MESSAGE.exec(message);
-  if (m) return { severity: m[1] as Severity, problem: m[2]!, fix: m[3]!, link: m[4]! };
+  if (m) return { problem: m[1]!, fix: m[2]! };
   const at = message.lastIndexOf(". Fix: ");
   return at < 0
     ? { problem: message, fix: "" }

@@ -25,7 +25,7 @@
  * its integer arithmetic is reproduced exactly.
  */
 import { parseQuantity } from "../../shared/quantity";
-import { containersOf, K8sObject, kindOf, workloadOf } from "./k8s";
+import { containersOf, K8sObject, kindOf, selects, workloadOf } from "./k8s";
 
 /** One `cluster.nodes` entry, as the pack config declares it. */
 export interface NodeSpec {
@@ -70,7 +70,8 @@ export interface PodDemand {
   podAffinity: { selector: Selector; weight: number }[];
 }
 
-const quantityOf = (q: unknown, cpu: boolean): number | undefined => {
+/** A quantity in the scheduler's units: CPU in millicores (rounded), memory in bytes (rounded up). */
+export const quantityOf = (q: unknown, cpu: boolean): number | undefined => {
   const v = parseQuantity(q);
   if (v === undefined) return undefined;
   return cpu ? Math.round(v * 1000) : Math.ceil(v);
@@ -178,14 +179,19 @@ export function podsOf(
   return Array.from({ length: count }, () => pod);
 }
 
+/** A declared node's size in the scheduler's units (before what K3s reserves). */
+function capacityOf(n: NodeSpec): { cpu: number; memory: number } {
+  return { cpu: Math.round(n.cpu * 1000), memory: quantityOf(n.memory, false) ?? 0 };
+}
+
 /**
  * The order in which pods are placed: DaemonSet pods first, then the largest pods first (by their
  * largest share of the biggest node's CPU or memory), ties by workload name. Exported so that a
  * check against the real scheduler can apply workloads in the same order.
  */
 export function placementOrder(pods: PodDemand[], nodes: readonly NodeSpec[]): PodDemand[] {
-  const maxCpu = Math.max(1, ...nodes.map((n) => Math.round(n.cpu * 1000)));
-  const maxMem = Math.max(1, ...nodes.map((n) => quantityOf(n.memory, false) ?? 0));
+  const maxCpu = Math.max(1, ...nodes.map((n) => capacityOf(n).cpu));
+  const maxMem = Math.max(1, ...nodes.map((n) => capacityOf(n).memory));
   const size = (p: PodDemand) => Math.max(p.cpu / maxCpu, p.memory / maxMem);
   return [...pods].sort(
     (a, b) =>
@@ -205,9 +211,7 @@ interface Room {
 
 function matches(sel: Selector, p: PodDemand, namespace: string): boolean {
   if ("owner" in sel) return p.who === sel.owner;
-  return (
-    p.namespace === namespace && Object.entries(sel.labels).every(([k, v]) => p.labels[k] === v)
-  );
+  return p.namespace === namespace && selects(sel.labels, p.labels);
 }
 
 /** LeastAllocated: the mean over CPU and memory of the free share, each in whole percent. */
@@ -348,8 +352,8 @@ export function placeAll(
   const rooms: Room[] = nodes.map((node) => ({
     node,
     alloc: {
-      cpu: Math.max(0, Math.round(node.cpu * 1000) - reserved.cpu),
-      memory: Math.max(0, (quantityOf(node.memory, false) ?? 0) - reserved.memory),
+      cpu: Math.max(0, capacityOf(node).cpu - reserved.cpu),
+      memory: Math.max(0, capacityOf(node).memory - reserved.memory),
     },
     used: { cpu: 0, memory: 0, nonZeroCpu: 0, nonZeroMemory: 0 },
     pods: [],

@@ -1,5 +1,4 @@
 import { K8sObject, replicaRange, surgePods, workloadOf } from "../../lib/k8s";
-import { parseQuantity } from "../../../shared/quantity";
 import { stackPolicy } from "../../lib/define";
 import {
   eligibleNodes,
@@ -8,6 +7,7 @@ import {
   PodDemand,
   placeAll,
   podsOf,
+  quantityOf,
 } from "../../lib/placement";
 
 interface CapacityConfig {
@@ -23,10 +23,10 @@ interface CapacityConfig {
  */
 function peakPods(
   r: { kind: string; type: string; props: K8sObject },
+  w: NonNullable<ReturnType<typeof workloadOf>>,
   all: readonly { kind: string; props: K8sObject }[],
 ): number {
-  const w = workloadOf(r.type, r.props);
-  if (w?.kind === "Job" || w?.kind === "CronJob") {
+  if (w.kind === "Job" || w.kind === "CronJob") {
     const spec = w.kind === "CronJob" ? r.props?.spec?.jobTemplate?.spec : r.props?.spec;
     return Number(spec?.parallelism ?? 1);
   }
@@ -84,8 +84,8 @@ export const stackCapacityFits = stackPolicy<CapacityConfig>({
     const nodes = config.nodes ?? [];
     if (nodes.length === 0) return [];
     const reserved = {
-      cpu: Math.round((parseQuantity(config.reservedPerNode?.cpu ?? "250m") ?? 0) * 1000),
-      memory: Math.ceil(parseQuantity(config.reservedPerNode?.memory ?? "512Mi") ?? 0),
+      cpu: quantityOf(config.reservedPerNode?.cpu ?? "250m", true) ?? 0,
+      memory: quantityOf(config.reservedPerNode?.memory ?? "512Mi", false) ?? 0,
     };
     const problems: { urn?: string; problem: string }[] = [];
     const pods: PodDemand[] = [];
@@ -99,7 +99,7 @@ export const stackCapacityFits = stackPolicy<CapacityConfig>({
         });
         continue;
       }
-      pods.push(...(podsOf(r, peakPods(r, all), nodes) ?? []));
+      pods.push(...(podsOf(r, peakPods(r, w, all), nodes) ?? []));
     }
     const result = placeAll(pods, nodes, reserved);
     const total = (who: string) => pods.filter((x) => x.who === who).length;
