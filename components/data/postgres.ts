@@ -15,6 +15,10 @@ import {
   pgIdentConf,
   postgresqlConf,
 } from "./postgres-config";
+
+/** postgres-exporter's metrics port (container port, scrape annotation, NetworkPolicy). */
+const METRICS_PORT = 9187;
+
 const MONITOR_PASSWORD_ENV = "MONITOR_PASSWORD";
 /** UID/GID of the postgres user in the official Alpine image. */
 const POSTGRES_UID = 70;
@@ -54,7 +58,7 @@ export class Postgres extends pulumi.ComponentResource {
   public readonly host: pulumi.Output<string>;
   public readonly port = 5432;
   /** The exporter's metrics port (Prometheus' egress admits it). */
-  public readonly metricsPort = 9187;
+  public readonly metricsPort = METRICS_PORT;
   /** Secret holding every password (keys POSTGRES_PASSWORD, <SERVICE>_PASSWORD, MONITOR_PASSWORD). */
   public readonly secretName: pulumi.Output<string>;
   /** Each service's generated password (secret). */
@@ -196,10 +200,10 @@ function serverWorkload(
     terminationGracePeriodSeconds: 60,
     containers: [serverContainer(args, dbs, fromSecret), exporterContainer(fromSecret)],
     volumes: configVolumes(configName),
-    podAnnotations: { "prometheus.io/scrape": "true", "prometheus.io/port": "9187" },
+    podAnnotations: { "prometheus.io/scrape": "true", "prometheus.io/port": String(METRICS_PORT) },
     ingress: [
       ...(args.clients?.length ? [{ from: args.clients, ports: [5432] }] : []),
-      { from: metricsPeers, ports: [9187] },
+      { from: metricsPeers, ports: [METRICS_PORT] },
     ],
   };
 }
@@ -266,7 +270,7 @@ function exporterContainer(fromSecret: FromSecret): ContainerSpec {
     // (v0.16.0 pinned; it logs a deprecation warning at start): no built-in collector can
     // publish an application's own table.
     args: [`--extend.query-path=${EXPORTER_QUERIES_DIR}/queries.yaml`],
-    ports: [{ name: "metrics", containerPort: 9187 }],
+    ports: [{ name: "metrics", containerPort: METRICS_PORT }],
     env: [
       { name: "DATA_SOURCE_URI", value: "127.0.0.1:5432/postgres?sslmode=disable" },
       { name: "DATA_SOURCE_USER", value: MONITORING_ROLE },

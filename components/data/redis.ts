@@ -14,6 +14,9 @@ import {
   redisMaxMemoryFits,
 } from "./redis-config";
 
+/** redis_exporter's metrics port (container port, scrape annotation, NetworkPolicy). */
+const METRICS_PORT = 9121;
+
 const PORT = 6379;
 /** UID/GID of the redis user in the official Alpine image. */
 const REDIS_UID = 999;
@@ -51,7 +54,7 @@ export class Redis extends pulumi.ComponentResource {
   public readonly host: pulumi.Output<string>;
   public readonly port = PORT;
   /** The exporter's metrics port (Prometheus' egress admits it). */
-  public readonly metricsPort = 9121;
+  public readonly metricsPort = METRICS_PORT;
   public readonly connections: Readonly<Record<string, RedisConnection>>;
   public readonly peer: Peer;
 
@@ -195,10 +198,10 @@ function redisWorkload(
         },
       },
     ],
-    podAnnotations: { "prometheus.io/scrape": "true", "prometheus.io/port": "9121" },
+    podAnnotations: { "prometheus.io/scrape": "true", "prometheus.io/port": String(METRICS_PORT) },
     ingress: [
       ...(clientPeers.length ? [{ from: clientPeers, ports: [PORT] }] : []),
-      { from: [{ namespace: args.metricsNamespace ?? "monitoring" }], ports: [9121] },
+      { from: [{ namespace: args.metricsNamespace ?? "monitoring" }], ports: [METRICS_PORT] },
     ],
   };
 }
@@ -246,7 +249,7 @@ function exporterContainer(passwordEnv: k8s.types.input.core.v1.EnvVar): Contain
   return {
     name: "exporter",
     image: platformImages.redisExporter,
-    ports: [{ name: "metrics", containerPort: 9121 }],
+    ports: [{ name: "metrics", containerPort: METRICS_PORT }],
     env: [{ name: "REDIS_ADDR", value: `redis://127.0.0.1:${PORT}` }, passwordEnv],
     resources: {
       requests: { cpu: "10m", memory: "16Mi" },

@@ -18,6 +18,9 @@ import {
   VHOST,
 } from "./rabbitmq-config";
 
+/** The prometheus plugin's metrics port (container port, scrape annotation, NetworkPolicy). */
+const METRICS_PORT = 15692;
+
 const AMQP_PORT = 5672;
 /** UID/GID of the rabbitmq user in the official Alpine image. */
 const RABBIT_UID = 100;
@@ -59,7 +62,7 @@ export class RabbitMQ extends pulumi.ComponentResource {
   public readonly host: pulumi.Output<string>;
   public readonly port = AMQP_PORT;
   /** The prometheus plugin's port (Prometheus' egress admits it). */
-  public readonly metricsPort = 15692;
+  public readonly metricsPort = METRICS_PORT;
   public readonly connections: Readonly<Record<string, AmqpConnection>>;
   public readonly peer: Peer;
 
@@ -284,10 +287,10 @@ function brokerWorkload(
       { name: "config", configMap: { name: names.config } },
       { name: "definitions", secret: { secretName: names.secret, defaultMode: 0o440 } },
     ],
-    podAnnotations: { "prometheus.io/scrape": "true", "prometheus.io/port": "15692" },
+    podAnnotations: { "prometheus.io/scrape": "true", "prometheus.io/port": String(METRICS_PORT) },
     ingress: [
       { from: args.users.map((u) => u.peer), ports: [AMQP_PORT] },
-      { from: [{ namespace: args.metricsNamespace ?? "monitoring" }], ports: [15692] },
+      { from: [{ namespace: args.metricsNamespace ?? "monitoring" }], ports: [METRICS_PORT] },
       ...(clustered ? [{ from: [self], ports: [4369, 25672] }] : []),
     ],
     egress: clustered ? [{ to: [self], ports: [4369, 25672] }] : [],
@@ -323,7 +326,7 @@ function brokerContainer(broker: Broker, resources: ResourceSizes): ContainerSpe
     ports: [
       { name: "amqp", containerPort: AMQP_PORT },
       { name: "management", containerPort: 15672 },
-      { name: "prometheus", containerPort: 15692 },
+      { name: "prometheus", containerPort: METRICS_PORT },
       ...(broker.clustered
         ? [
             { name: "epmd", containerPort: 4369 },
