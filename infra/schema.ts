@@ -7,7 +7,12 @@
 import { z } from "zod";
 import { bytes, bytesPattern, cpuMillis, cpuPattern } from "../components/lib/quantity";
 import { parseImage } from "../components/lib/image";
-import { ageRecipientPattern, cronPattern, dns1123LabelPattern } from "../components/lib/formats";
+import {
+  ageRecipientPattern,
+  cronPattern,
+  dns1123LabelPattern,
+  sha256Pattern,
+} from "../components/lib/formats";
 import {
   ipv4CidrPattern,
   ipv4Pattern,
@@ -143,7 +148,7 @@ const journalSize = z
   .string()
   .regex(/^[1-9]\d*[KMG]$/, { error: "must be a journald size such as 500M (K, M or G)" });
 
-const sha256 = z.string().regex(/^[0-9a-f]{64}$/, {
+const sha256 = z.string().regex(sha256Pattern, {
   error: "must be a SHA-256: 64 lower-case hex digits (sha256sum FILE)",
 });
 const localFile = z.string().min(1, { error: "must be a path on the machine running pulumi up" });
@@ -166,7 +171,7 @@ const airgapFiles = z.strictObject({
 const clusterLifecycleKeys = {
   installScriptSha256: z
     .string()
-    .regex(/^[0-9a-f]{64}$/, {
+    .regex(sha256Pattern, {
       error: "must be the installer's SHA-256: 64 lower-case hex digits (sha256sum install.sh)",
     })
     .optional(),

@@ -3,6 +3,7 @@ import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { sha256Pattern } from "../lib/formats";
 import { loadShellScript } from "../lib/shell";
 import { renderAuditPolicy } from "./audit-policy";
 import {
@@ -389,19 +390,18 @@ function validate(
     fail(
       "adminCidrs must list at least one network (otherwise the firewall locks the operators out)",
     );
-  if (args.installerSha256 !== undefined && !/^[0-9a-f]{64}$/.test(args.installerSha256))
+  if (args.installerSha256 !== undefined && !sha256Pattern.test(args.installerSha256))
     fail("installerSha256 must be 64 lower-case hex digits (sha256sum of the installer)");
   if (args.vip && !IPV4.test(args.vip.address))
     fail(`vip.address "${args.vip.address}" must be an IPv4 address`);
   if (args.airgap) {
-    const sha = /^[0-9a-f]{64}$/;
     for (const arch of new Set(args.nodes.map((n) => n.arch))) {
       const f = args.airgap[arch];
       if (!f) fail(`airgap.${arch} is required: a node has arch ${arch}`);
       else {
-        if (!sha.test(f.binarySha256))
+        if (!sha256Pattern.test(f.binarySha256))
           fail(`airgap.${arch}.binarySha256 must be 64 lower-case hex digits`);
-        if (!sha.test(f.imagesSha256))
+        if (!sha256Pattern.test(f.imagesSha256))
           fail(`airgap.${arch}.imagesSha256 must be 64 lower-case hex digits`);
         if (!AIRGAP_IMAGES.test(path.basename(f.images)))
           fail(

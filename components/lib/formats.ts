@@ -14,3 +14,6 @@ export const ageRecipientPattern = /^age1[02-9ac-hj-np-z]{58}$/;
 
 /** A DNS-1123 label (names of namespaces, containers, services): lower-case, at most 63. */
 export const dns1123LabelPattern = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** A SHA-256 as sha256sum prints it: 64 lower-case hex digits. */
+export const sha256Pattern = /^[0-9a-f]{64}$/;
