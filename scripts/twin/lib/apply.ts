@@ -235,10 +235,12 @@ export async function waitForRollouts(
   let lastPending = -1;
   let stuckSince = Date.now();
   for (;;) {
-    const pending: Obj[] = [];
+    // Each pending workload with what this poll read of it (the report below uses the same read).
+    const pending: { w: Obj; live: Obj | undefined }[] = [];
     for (const w of workloads) {
       const min = hpaMin.get(`${w.kind} ${w.metadata.namespace}/${w.metadata.name}`);
-      if (!rolledOut(String(w.kind), await kube.find(workloadPath(w)), min)) pending.push(w);
+      const live = await kube.find(workloadPath(w));
+      if (!rolledOut(String(w.kind), live, min)) pending.push({ w, live });
     }
     if (pending.length === 0) return [];
     const blocked = await blockers(kube);
@@ -249,8 +251,7 @@ export async function waitForRollouts(
     const stuck = blocked.length > 0 && Date.now() - stuckSince > settleMs;
     if (stuck || Date.now() > deadline) {
       const problems = [...blocked];
-      for (const w of pending) {
-        const live = await kube.find(workloadPath(w));
+      for (const { w, live } of pending) {
         const s = live?.status ?? {};
         problems.push({
           object: nameOf(w),
