@@ -350,7 +350,8 @@ export async function runTwin(
     };
     return opts.keep ? { ...result, session } : result;
   } catch (e) {
-    await session.stop(false);
+    // Without --keep the finally below stops it; with --keep a failed run is stopped here.
+    if (opts.keep) await session.stop(false);
     throw e;
   } finally {
     if (!opts.keep) await session.stop(ok);
