@@ -71,18 +71,17 @@ export const imageArchitectures = stackPolicy<{ architectures?: string[] }>({
   config: { architectures: { type: "array", items: { type: "string" }, default: [] } },
   check: (subjects, _all, config) => {
     const all = config.architectures ?? [];
+    // Each workload's pod and its images (undefined where not yet known), read once for all images.
     const workloads = subjects
       .map((s) => workloadOf(s.type, s.props))
-      .filter((w) => w !== undefined);
+      .filter((w) => w !== undefined)
+      .map((w) => ({ pod: w.pod, images: containersOf(w.pod).map((x) => imageOf(x.c)) }));
     return subjects.flatMap((r) => {
       const platforms = platformsOf(r.type, r.props);
       if (!platforms) return [];
       const refs = referencesOf(r.props);
       const users = workloads.filter((w) =>
-        containersOf(w.pod).some((x) => {
-          const image = imageOf(x.c);
-          return image === undefined || refs.includes(image);
-        }),
+        w.images.some((image) => image === undefined || refs.includes(image)),
       );
       const needed = users.length
         ? new Set(users.flatMap((w) => archsOf(w.pod, all)))

@@ -103,27 +103,24 @@ export const stackCapacityFits = stackPolicy<CapacityConfig>({
     }
     const result = placeAll(pods, nodes, reserved);
     const total = (who: string) => pods.filter((x) => x.who === who).length;
-    const byWorkload = (placement: Placement) => {
-      const map = new Map<string, PodDemand[]>();
-      for (const p of placement.unplaced) map.set(p.who, [...(map.get(p.who) ?? []), p]);
-      return map;
-    };
-    if (result.allFail) {
-      for (const [who, left] of byWorkload(result.first)) {
-        const p = left[0]!;
-        problems.push({
-          urn: p.urn,
-          problem: `${who}: ${left.length} of ${total(who)} pod(s) fit on no node (each requests ${fmtCpu(p.cpu)} CPU, ${fmtMem(p.memory)} memory; left on its eligible nodes after placing larger pods first: ${roomLeft(result.first, p)})`,
-        });
+    // With every pick some pod is left over, or (the scheduler picks at random among equally
+    // scored nodes) with some picks: report the pods left over in that placement, per workload.
+    const shown = result.allFail ? result.first : result.someFail ? result.failing! : undefined;
+    if (shown) {
+      const unplaced = new Map<string, PodDemand[]>();
+      for (const p of shown.unplaced) {
+        const list = unplaced.get(p.who);
+        if (list) list.push(p);
+        else unplaced.set(p.who, [p]);
       }
-    } else if (result.someFail) {
-      // The scheduler picks at random among equally scored nodes, and here the pick decides.
-      const failing = result.failing!;
-      for (const [who, left] of byWorkload(failing)) {
+      for (const [who, left] of unplaced) {
         const p = left[0]!;
+        const each = `each requests ${fmtCpu(p.cpu)} CPU, ${fmtMem(p.memory)} memory`;
         problems.push({
           urn: p.urn,
-          problem: `${who}: whether all ${total(who)} pod(s) fit depends on which of equally scored nodes kube-scheduler picks (it picks at random): with some picks ${left.length} pod(s) fit on no node (each requests ${fmtCpu(p.cpu)} CPU, ${fmtMem(p.memory)} memory; left on its eligible nodes then: ${roomLeft(failing, p)})`,
+          problem: result.allFail
+            ? `${who}: ${left.length} of ${total(who)} pod(s) fit on no node (${each}; left on its eligible nodes after placing larger pods first: ${roomLeft(shown, p)})`
+            : `${who}: whether all ${total(who)} pod(s) fit depends on which of equally scored nodes kube-scheduler picks (it picks at random): with some picks ${left.length} pod(s) fit on no node (${each}; left on its eligible nodes then: ${roomLeft(shown, p)})`,
         });
       }
     } else if (result.truncated) {
