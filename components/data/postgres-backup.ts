@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Peer } from "../apps/workload";
 import { compliantPodSpec } from "../apps/workload";
-import { recommendedLabels, selectorLabels } from "../lib/labels";
+import { type ObjectMeta, recommendedLabels, selectorLabels } from "../lib/labels";
 import { ownImages } from "../versions";
 import { ipv4CidrPattern, s3BucketPattern, s3PrefixPattern } from "../lib/net";
 import { ageRecipientPattern, cronPattern, dns1123LabelPattern } from "../lib/formats";
@@ -153,8 +153,6 @@ function checkBackupArgs(name: string, args: PostgresBackupArgs): OffsiteTarget 
   }
   return offsite;
 }
-
-type ObjectMeta = { namespace: pulumi.Input<string>; labels: Record<string, string> };
 
 /** The names every backup pod refers to, and its image. */
 interface PodParts {

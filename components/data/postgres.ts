@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { ContainerSpec, Peer, Workload, WorkloadArgs } from "../apps/workload";
-import { recommendedLabels } from "../lib/labels";
+import { type ObjectMeta, recommendedLabels } from "../lib/labels";
 import type { ResourceSizes } from "../security/namespace";
 import { platformImages } from "../versions";
 import {
@@ -170,8 +170,6 @@ interface Database {
   name: string;
   passwordEnv: string;
 }
-
-type ObjectMeta = { namespace: pulumi.Input<string>; labels: Record<string, string> };
 
 /** An environment variable taken from the credentials Secret (`key` defaults to the variable). */
 type FromSecret = (envName: string, key?: string) => k8s.types.input.core.v1.EnvVar;

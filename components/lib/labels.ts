@@ -1,4 +1,5 @@
 /** Kubernetes recommended labels (app.kubernetes.io/*) shared by every object the platform creates. */
+import type * as pulumi from "@pulumi/pulumi";
 
 /** The value of `app.kubernetes.io/part-of` for everything in this program. */
 export const partOf = "auditflow";
@@ -43,3 +44,6 @@ export function labelValue(s: string): string {
   const cleaned = s.replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 63);
   return cleaned.replace(/^[^A-Za-z0-9]+/, "").replace(/[^A-Za-z0-9]+$/, "");
 }
+
+/** The namespace and labels a component puts on each object it creates. */
+export type ObjectMeta = { namespace: pulumi.Input<string>; labels: Record<string, string> };

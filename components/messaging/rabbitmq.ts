@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { AmqpConnection, connectionSecret } from "../contracts";
 import { ContainerSpec, InitContainerSpec, Peer, Workload, WorkloadArgs } from "../apps/workload";
-import { recommendedLabels, selectorLabels } from "../lib/labels";
+import { type ObjectMeta, recommendedLabels, selectorLabels } from "../lib/labels";
 import type { ResourceSizes } from "../security/namespace";
 import { platformImages } from "../versions";
 import {
@@ -235,8 +235,6 @@ interface Broker {
   /** The headless Service the nodes find each other through (the Workload's). */
   headless: string;
 }
-
-type ObjectMeta = { namespace: pulumi.Input<string>; labels: Record<string, string> };
 
 /** 1, or an odd number of nodes (a quorum needs a majority). */
 function checkReplicas(name: string, replicas: number): void {
